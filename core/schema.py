@@ -1,0 +1,317 @@
+"""The canonical CRM schema, written once: tables, columns, dtypes, allowed values, references.
+
+Every stage (simulator, import, features) reads and checks its tables against these specs, so a
+column name is spelled here and referenced through the specs elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+Kind = Literal["id", "str", "category", "datetime", "float", "int", "bool"]
+
+STAGES_OPEN = ("prospecting", "qualification", "proposal", "negotiation")
+STAGES_CLOSED = ("closed_won", "closed_lost")
+STAGES = STAGES_OPEN + STAGES_CLOSED
+OUTCOMES = ("won", "lost", "open")
+ACTIVITY_TYPES = ("call", "email", "meeting", "demo", "follow_up")
+TIERS = ("A", "B", "C")
+BUSINESS_TYPES = ("new", "repeat")
+REP_ROLES = ("sales", "coach")
+CHANNELS = ("whatsapp", "email", "sms")
+TEMPLATE_VARIANTS = ("A", "B")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+    minimum: float | None = None
+    references: str | None = None  # "table.column" this column points to
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    key: str
+    columns: tuple[Column, ...]
+    description: str = ""
+    date_order: tuple[tuple[str, str], ...] = field(default=())  # (earlier, later) pairs
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+
+def _c(name: str, kind: Kind, **kw) -> Column:
+    return Column(name, kind, **kw)
+
+
+ACCOUNTS = TableSpec(
+    "accounts",
+    "account_id",
+    (
+        _c("account_id", "id", required=True),
+        _c("account_name", "str"),
+        _c("industry", "category"),
+        _c("employees", "float", minimum=0),
+        _c("region", "category"),
+        _c("country", "category"),
+        _c("tier", "category", allowed=TIERS),
+        _c("created_at", "datetime"),
+    ),
+    "Client companies.",
+)
+
+CONTACTS = TableSpec(
+    "contacts",
+    "contact_id",
+    (
+        _c("contact_id", "id", required=True),
+        _c("account_id", "id", references="accounts.account_id"),
+        _c("full_name", "str"),
+        _c("email", "str"),
+        _c("email_valid", "bool"),
+        _c("phone", "str"),
+        _c("phone_country_code", "category"),
+        _c("seniority", "category"),
+        _c("department", "category"),
+        _c("attribute", "category"),
+        _c("created_at", "datetime"),
+    ),
+    "People at accounts (may contain duplicates).",
+)
+
+REPS = TableSpec(
+    "reps",
+    "rep_id",
+    (
+        _c("rep_id", "id", required=True),
+        _c("rep_name", "str"),
+        _c("team", "category"),
+        _c("role", "category", allowed=REP_ROLES),
+        _c("manager", "category"),
+    ),
+    "Sales reps and coaches with their team.",
+)
+
+PRODUCTS = TableSpec(
+    "products",
+    "product",
+    (
+        _c("product", "id", required=True),
+        _c("series", "category"),
+        _c("list_price", "float", minimum=0),
+    ),
+    "Product catalogue.",
+)
+
+LEADS = TableSpec(
+    "leads",
+    "lead_id",
+    (
+        _c("lead_id", "id", required=True),
+        _c("account_id", "id", references="accounts.account_id"),
+        _c("contact_id", "id", references="contacts.contact_id"),
+        _c("owner_id", "id", references="reps.rep_id"),
+        _c("source", "category"),
+        _c("created_at", "datetime", required=True),
+        _c("first_response_at", "datetime"),
+        _c("converted", "bool"),
+    ),
+    "Inbound and outbound leads with the time of the first response.",
+    date_order=(("created_at", "first_response_at"),),
+)
+
+OPPORTUNITIES = TableSpec(
+    "opportunities",
+    "opportunity_id",
+    (
+        _c("opportunity_id", "id", required=True),
+        _c("account_id", "id", references="accounts.account_id"),
+        _c("lead_id", "id", references="leads.lead_id"),
+        _c("owner_id", "id", references="reps.rep_id"),
+        _c("product", "category"),
+        _c("business_type", "category", allowed=BUSINESS_TYPES),
+        _c("created_at", "datetime", required=True),
+        _c("stage", "category", required=True, allowed=STAGES),
+        _c("outcome", "category", allowed=OUTCOMES),
+        _c("amount", "float", minimum=0),
+        _c("currency", "category"),
+        _c("expected_close_date", "datetime"),
+        _c("closed_at", "datetime"),
+    ),
+    "Deals: current state as exported; history lives in stage_history and close_date_changes.",
+    date_order=(("created_at", "closed_at"),),
+)
+
+STAGE_HISTORY = TableSpec(
+    "stage_history",
+    "stage_event_id",
+    (
+        _c("stage_event_id", "id", required=True),
+        _c("opportunity_id", "id", required=True, references="opportunities.opportunity_id"),
+        _c("stage", "category", required=True, allowed=STAGES),
+        _c("entered_at", "datetime", required=True),
+    ),
+    "One row per stage entry of a deal.",
+)
+
+CLOSE_DATE_CHANGES = TableSpec(
+    "close_date_changes",
+    "change_id",
+    (
+        _c("change_id", "id", required=True),
+        _c("opportunity_id", "id", required=True, references="opportunities.opportunity_id"),
+        _c("changed_at", "datetime", required=True),
+        _c("new_expected_close_date", "datetime", required=True),
+    ),
+    "Pushes of a deal's expected close date.",
+)
+
+ACTIVITIES = TableSpec(
+    "activities",
+    "activity_id",
+    (
+        _c("activity_id", "id", required=True),
+        _c("opportunity_id", "id", required=True, references="opportunities.opportunity_id"),
+        _c("owner_id", "id", references="reps.rep_id"),
+        _c("activity_type", "category", allowed=ACTIVITY_TYPES),
+        _c("occurred_at", "datetime", required=True),
+        _c("logged", "bool"),
+    ),
+    "Sales activities; `logged` = entered by the rep with notes (counts as evidence).",
+)
+
+JOBS = TableSpec(
+    "jobs",
+    "job_id",
+    (
+        _c("job_id", "id", required=True),
+        _c("opportunity_id", "id", references="opportunities.opportunity_id"),
+        _c("account_id", "id", references="accounts.account_id"),
+        _c("owner_id", "id", references="reps.rep_id"),
+        _c("opened_at", "datetime", required=True),
+        _c("pitches", "int", minimum=0),
+        _c("mer_meetings", "int", minimum=0),
+        _c("offers", "int", minimum=0),
+        _c("placements", "int", minimum=0),
+        _c("fee", "float", minimum=0),
+        _c("cost", "float", minimum=0),
+        _c("closed_at", "datetime"),
+    ),
+    "Back-office recruitment jobs opened for won deals (seed 001).",
+    date_order=(("opened_at", "closed_at"),),
+)
+
+CAMPAIGNS = TableSpec(
+    "campaigns",
+    "campaign_id",
+    (
+        _c("campaign_id", "id", required=True),
+        _c("campaign_name", "str"),
+        _c("channel", "category", allowed=CHANNELS),
+        _c("template_variant", "category", allowed=TEMPLATE_VARIANTS),
+        _c("sent_at", "datetime", required=True),
+    ),
+    "Marketing campaigns (seed 003).",
+)
+
+MESSAGES = TableSpec(
+    "messages",
+    "message_id",
+    (
+        _c("message_id", "id", required=True),
+        _c("campaign_id", "id", required=True, references="campaigns.campaign_id"),
+        _c("contact_id", "id", required=True, references="contacts.contact_id"),
+        _c("sent_at", "datetime", required=True),
+        _c("delivered_at", "datetime"),
+        _c("read_at", "datetime"),
+        _c("replied_at", "datetime"),
+        _c("failure_reason", "category"),
+    ),
+    "One campaign message per contact: the funnel sent -> delivered -> read -> replied.",
+    date_order=(("sent_at", "delivered_at"), ("delivered_at", "read_at"), ("read_at", "replied_at")),
+)
+
+CHATS = TableSpec(
+    "chats",
+    "chat_id",
+    (
+        _c("chat_id", "id", required=True),
+        _c("contact_id", "id", references="contacts.contact_id"),
+        _c("account_id", "id", references="accounts.account_id"),
+        _c("agent_id", "id"),
+        _c("created_at", "datetime", required=True),
+        _c("accepted_at", "datetime"),
+        _c("first_response_at", "datetime"),
+        _c("resolved_at", "datetime"),
+    ),
+    "Support chats (seed 003).",
+    date_order=(("created_at", "first_response_at"), ("created_at", "resolved_at")),
+)
+
+TRANSACTIONS = TableSpec(
+    "transactions",
+    "transaction_id",
+    (
+        _c("transaction_id", "id", required=True),
+        _c("account_id", "id", required=True, references="accounts.account_id"),
+        _c("occurred_at", "datetime", required=True),
+        _c("amount", "float", required=True),
+        _c("quantity", "float"),
+        _c("business_category", "category"),
+    ),
+    "Customer purchases (seed 002); negative amounts are returns only where the mapping allows.",
+)
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        ACCOUNTS, CONTACTS, REPS, PRODUCTS, LEADS, OPPORTUNITIES, STAGE_HISTORY,
+        CLOSE_DATE_CHANGES, ACTIVITIES, JOBS, CAMPAIGNS, MESSAGES, CHATS, TRANSACTIONS,
+    )
+}
+
+_PANDAS_DTYPES: dict[Kind, str] = {
+    "id": "string",
+    "str": "string",
+    "category": "string",
+    "datetime": "datetime64[ns]",
+    "float": "float64",
+    "int": "Int64",
+    "bool": "boolean",
+}
+
+
+def pandas_dtype(kind: Kind) -> str:
+    return _PANDAS_DTYPES[kind]
+
+
+def conform(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Order and cast a table's columns to the spec; spec columns the frame lacks stay absent."""
+    present = [c for c in spec.columns if c.name in df.columns]
+    out = df[[c.name for c in present]].copy()
+    for col in present:
+        target = pandas_dtype(col.kind)
+        if col.kind == "datetime":
+            out[col.name] = pd.to_datetime(out[col.name]).astype("datetime64[ns]")
+        elif str(out[col.name].dtype) != target:
+            out[col.name] = out[col.name].astype(target)
+    return out

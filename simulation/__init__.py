@@ -1,0 +1,1 @@
+"""CRM world simulator: a realistic export plus the ground truth that generated it."""
