@@ -180,6 +180,7 @@ CLOSE_DATE_CHANGES = TableSpec(
         _c("change_id", "id", required=True),
         _c("opportunity_id", "id", required=True, references="opportunities.opportunity_id"),
         _c("changed_at", "datetime", required=True),
+        _c("old_expected_close_date", "datetime"),
         _c("new_expected_close_date", "datetime", required=True),
     ),
     "Pushes of a deal's expected close date.",

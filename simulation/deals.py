@@ -19,6 +19,7 @@ from simulation.truth import POLICIES, DealTraits, apply_policy, win_probability
 
 LEAD_SOURCES = ("web", "referral", "event", "outbound", "partner")
 UNANSWERED_HOURS = 336.0
+MAX_RESPONSE_HOURS = 720.0
 ACTIVITY_MIX = (0.30, 0.35, 0.15, 0.08, 0.12)
 
 
@@ -72,10 +73,13 @@ def _unevidenced_moves(activities: pd.DataFrame, stage_entries: np.ndarray) -> n
 def _close_date_pushes(rng, created, close, cfg):
     """Planned close dates and their 30-day pushes while the deal is still open past them."""
     planned = created + sum(cfg.behaviour.stage_days_mean) * np.exp(rng.normal(0.0, 0.25, len(created)))
-    k = np.clip(np.ceil((close - planned) / 30.0), 0, 6).astype(int)
+    needed = np.clip(np.ceil((close - planned) / 30.0), 0, 6).astype(int)
+    # Reps forget to push some close dates, which is why overdue close dates exist in real CRMs.
+    k = np.minimum(needed, rng.binomial(needed, 0.6) + (rng.random(len(created)) < 0.5))
     deal = np.repeat(np.arange(len(created)), k)
     step = np.arange(len(deal)) - np.repeat(np.cumsum(k) - k, k)
     pushes = pd.DataFrame({"deal": deal, "day": planned[deal] + 30.0 * step,
+                           "old_expected_close_day": planned[deal] + 30.0 * step,
                            "new_expected_close_day": planned[deal] + 30.0 * (step + 1)})
     return planned, pushes
 
@@ -84,6 +88,7 @@ def _leads(rng, n, created, repeat, owner_resp, cfg):
     b = cfg.behaviour
     has_lead = rng.random(n) < b.lead_share * np.where(repeat, 0.75, 1.08)
     hours = np.exp(np.log(b.response_median_hours) + b.response_sigma * rng.standard_normal(n)) * owner_resp
+    hours = np.minimum(hours, MAX_RESPONSE_HOURS)
     unanswered = rng.random(n) < b.unanswered_lead_share
     true_hours = np.where(has_lead, np.where(unanswered, UNANSWERED_HOURS, hours), np.nan)
     lead_created = created - np.where(unanswered, 14.0, hours / 24.0) - rng.exponential(4.0, n)
@@ -178,7 +183,8 @@ def _extra_leads(rng, cast: Cast, cfg: SimulationConfig, first: int, n_deals: in
     n = int(round(0.4 * n_deals))
     b = cfg.behaviour
     created = seasonal_days(rng, n, cfg.world.start, end_day, cfg.world.seasonality, cfg.world.growth_per_year)
-    hours = np.exp(np.log(b.response_median_hours * 1.4) + b.response_sigma * rng.standard_normal(n))
+    hours = np.minimum(np.exp(np.log(b.response_median_hours * 1.4) + b.response_sigma * rng.standard_normal(n)),
+                       MAX_RESPONSE_HOURS)
     answered = rng.random(n) >= b.unanswered_lead_share * 2
     sales = np.flatnonzero(cast.reps["role"].to_numpy() == "sales")
     return pd.DataFrame(

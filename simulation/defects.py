@@ -35,11 +35,12 @@ def orphan_references(rng, df: pd.DataFrame, column: str, rate: float, key: str,
     return out, out.loc[hit, key].to_numpy()
 
 
-def future_dates(rng, df: pd.DataFrame, column: str, rate: float, key: str):
-    """A typed year too far: the timestamp moves one year ahead (often past the export date)."""
+def future_dates(rng, df: pd.DataFrame, column: str, rate: float, key: str, as_of):
+    """Mistyped dates that lie after the export date (e.g. a wrong year typed in)."""
     hit = pick(rng, len(df), rate)
     out = df.copy()
-    out.loc[hit, column] = out.loc[hit, column] + pd.DateOffset(years=1)
+    ahead = pd.to_timedelta(rng.uniform(1.0, 365.0, int(hit.sum())), unit="D")
+    out.loc[hit, column] = pd.Timestamp(as_of) + ahead
     return out, out.loc[hit, key].to_numpy()
 
 

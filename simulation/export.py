@@ -107,7 +107,8 @@ def export_deal_chunk(rng: np.random.Generator, chunk: DealChunk, cast: Cast, cf
             "logged": acts["logged"].to_numpy(),
         }
     )
-    activities, ids = defects.future_dates(rng, activities, "occurred_at", dfx.future_dates, "activity_id")
+    activities, ids = defects.future_dates(rng, activities, "occurred_at", dfx.future_dates, "activity_id",
+                                                cfg.world.as_of)
     note("activities", ids, "future_date")
 
     changes = pushes[has_close_date[pushes["deal"].to_numpy()]]
@@ -116,6 +117,7 @@ def export_deal_chunk(rng: np.random.Generator, chunk: DealChunk, cast: Cast, cf
             "change_id": [f"CHG{d['opportunity_id'].iloc[0][3:]}{i:07d}" for i in range(len(changes))],
             "opportunity_id": d["opportunity_id"].to_numpy()[changes["deal"]],
             "changed_at": ts(changes["day"]),
+            "old_expected_close_date": ts(changes["old_expected_close_day"]),
             "new_expected_close_date": ts(changes["new_expected_close_day"]),
         }
     )

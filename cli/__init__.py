@@ -1,0 +1,1 @@
+"""The `cvre` command line: thin commands that load config, call one function, print a summary."""

@@ -1,0 +1,55 @@
+"""`cvre demo`: the main job on embedded defaults, with a summary a person can read in a minute."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from core.config import load_config
+from core.io import EXPORT_DIR, TRUTH_DIR, read_tables
+from features.config import FeatureConfig
+from features.pipeline import build_features
+from features.quality import find_defects
+from simulation.config import SimulationConfig
+from simulation.world import simulate_world
+
+
+def run_demo(out: Path, deals: int, seed: int, console: Console) -> None:
+    cfg = load_config(SimulationConfig, None, "simulate.yaml")
+    cfg.deals, cfg.seed = deals, seed
+    console.rule(f"1/2 simulate a CRM world: {deals:,} deals, seed {seed}")
+    world = simulate_world(cfg, out)
+    counts = Table(title=f"Entities ({world.seconds:.1f}s)")
+    counts.add_column("table")
+    counts.add_column("rows", justify="right")
+    for name, n in world.rows.items():
+        counts.add_row(name, f"{n:,}")
+    console.print(counts)
+
+    as_of = pd.Timestamp(cfg.world.as_of)
+    found = find_defects(read_tables(out / EXPORT_DIR), as_of)
+    injected = json.loads((out / TRUTH_DIR / "defects_summary.json").read_text())["defects"]
+    quality = Table(title="Data defects: found in the export vs injected by the simulator")
+    for col in ("defect", "found", "injected"):
+        quality.add_column(col, justify="left" if col == "defect" else "right")
+    for name in sorted(set(found) | set(injected)):
+        quality.add_row(name, f"{found.get(name, '-'):,}" if name in found else "-", f"{injected.get(name, 0):,}")
+    console.print(quality)
+
+    console.rule("2/2 build point-in-time features")
+    run = build_features(out, load_config(FeatureConfig, None, "features.yaml"))
+    tables = Table(title=f"Feature tables as of {run.as_of.date()} in {run.out}")
+    tables.add_column("table")
+    tables.add_column("rows", justify="right")
+    for name, n in run.rows.items():
+        tables.add_row(name, f"{n:,}")
+    console.print(tables)
+    open_block = world.policy_recovery["open_pipeline"]
+    console.print(f"Open pipeline: {open_block['deals']:,} deals, true EV {open_block['ev']:,.0f} EUR, "
+                  f"value at risk from behaviour {open_block['value_at_risk_share']:.1%} "
+                  f"(all deals: {world.policy_recovery['all_deals']['value_at_risk_share']:.1%}).")
+    console.print(f"Export: {out / EXPORT_DIR}  truth: {out / TRUTH_DIR}  features: {run.out}")

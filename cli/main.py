@@ -1,0 +1,149 @@
+"""`cvre`: one entry point whose subcommands mirror the folders (simulate, import, features, demo)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.config import ConfigError, load_config
+
+app = typer.Typer(help="CRM Value Realisation Engine: revenue leakage from CRM behaviour, in euros.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+console = Console()
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file (default: configs/...)",
+                                                    exists=True, dir_okay=False)]
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def _rows_table(title: str, rows: dict[str, int]) -> Table:
+    table = Table(title=title)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in rows.items():
+        table.add_row(name, f"{count:,}")
+    return table
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logging.")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for export/, truth/ and manifest.json.")] = Path(
+        "data/world"),
+    deals: Annotated[int | None, typer.Option("--deals", "-n", help="Number of opportunities (default: config).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", "-s", help="Random seed (default: config).")] = None,
+    policy: Annotated[list[str] | None, typer.Option(
+        "--policy", "-p", help="Governance policy whose true recovery to report: response_sla, activity_evidence, "
+        "stall_review, combined. Repeat for several; default all.")] = None,
+    config: ConfigOption = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Simulate a CRM world with known truth: a realistic export plus the truth that generated it."""
+    from simulation.config import SimulationConfig
+    from simulation.truth import POLICIES
+    from simulation.world import simulate_world
+
+    try:
+        cfg = load_config(SimulationConfig, config, "simulate.yaml")
+        if deals is not None:
+            cfg.deals = deals
+        if seed is not None:
+            cfg.seed = seed
+    except (ConfigError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    chosen = tuple(policy) if policy else POLICIES
+    unknown = [p for p in chosen if p not in POLICIES]
+    if unknown:
+        raise _fail(f"--policy: unknown {unknown}; expected one of {', '.join(POLICIES)}")
+    summary = simulate_world(cfg, out, chosen, progress=progress)
+    console.print(_rows_table(f"Simulated world ({cfg.deals:,} deals, seed {cfg.seed}) in {summary.seconds:.1f}s",
+                              summary.rows))
+    console.print(f"defects injected: {summary.defects}")
+    _print_policy_truth(summary.policy_recovery)
+    console.print(f"export: {out / 'export'}\ntruth:  {out / 'truth'}")
+
+
+def _print_policy_truth(recovery: dict) -> None:
+    block = recovery["open_pipeline"]
+    table = Table(title="True recovery per policy (open pipeline, EUR)")
+    for col in ("policy", "recovered EV", "share of EV"):
+        table.add_column(col, justify="right" if col != "policy" else "left")
+    for name, value in block.items():
+        if isinstance(value, dict):
+            table.add_row(name, f"{value['recovered_ev']:,.0f}", f"{value['recovered_share_of_ev']:.1%}")
+    console.print(table)
+    console.print(f"open pipeline EV {block['ev']:,.0f} EUR; value at risk {block['value_at_risk']:,.0f} EUR "
+                  f"({block['value_at_risk_share']:.1%})")
+
+
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(help="CSV/Parquet file or folder of the user's export.", exists=True)],
+    mapping: Annotated[Path, typer.Option("--mapping", "--config", "-m", "-c", exists=True, dir_okay=False,
+                                          help="Mapping YAML, this command's config (see configs/mappings/).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for canonical tables and quarantine/.")] = Path(
+        "data/import"),
+) -> None:
+    """Import a user's CRM export onto the canonical schema; rejected rows go to quarantine/."""
+    from ingest.read import ExportFormatError
+    from ingest.run import run_import
+
+    try:
+        report = run_import(source, mapping, out)
+    except (ExportFormatError, ConfigError) as exc:
+        raise _fail(str(exc)) from None
+    for line in report.summary_lines():
+        console.print(line)
+
+
+@app.command()
+def features(
+    data: Annotated[Path, typer.Option("--data", "-d", help="World folder (with export/) or import folder.")] = Path(
+        "data/world"),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Snapshot date YYYY-MM-DD (default: the data's).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA/features).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Build point-in-time deal, client and campaign features, split by time, checked against contracts."""
+    from features.config import FeatureConfig
+    from features.contracts import ContractError
+    from features.pipeline import build_features
+
+    try:
+        cfg = load_config(FeatureConfig, config, "features.yaml")
+        run = build_features(data, cfg, as_of, out)
+    except (ConfigError, ContractError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(_rows_table(f"Feature tables as of {run.as_of.date()}", run.rows))
+    for warning in run.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    console.print(f"written to {run.out}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo world.")] = Path("data/demo"),
+    deals: Annotated[int, typer.Option("--deals", "-n", help="Deals in the demo world.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
+) -> None:
+    """Run the main job on embedded defaults: simulate a world, build all features, print a summary."""
+    from cli.demo import run_demo
+
+    run_demo(out, deals, seed, console)
+
+
+if __name__ == "__main__":
+    app()

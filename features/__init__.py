@@ -1,0 +1,1 @@
+"""Feature pipelines: point-in-time deal, client and campaign features from canonical tables."""

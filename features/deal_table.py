@@ -1,0 +1,113 @@
+"""Assemble the deal feature table from canonical tables at a snapshot; absent inputs are skipped."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from features.config import DealFeatureConfig
+from features.deals import (
+    activity_features,
+    close_date_features,
+    deal_cutoffs,
+    lead_features,
+    prior_win_rates,
+    stage_features,
+)
+from features.timeline import count_in_window, days_between, index_of, seconds
+
+log = logging.getLogger(__name__)
+
+ID_COLUMNS = ["opportunity_id", "cutoff", "is_open", "owner_id", "account_id", "lead_id", "created_at"]
+LABEL = "won"
+ACCOUNT_CONTEXT = ["industry", "tier", "employees", "region", "country"]
+
+
+def _empty(cut: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(index=range(len(cut)), columns=columns, dtype=float)
+
+
+def _acts_for(tables: dict, cut: pd.DataFrame) -> pd.DataFrame:
+    acts = tables.get("activities")
+    if acts is None:
+        return pd.DataFrame({"d": np.array([], int), "t": np.array([], np.int64),
+                             "activity_type": [], "logged": np.array([], bool)})
+    d = index_of(cut["opportunity_id"], acts["opportunity_id"])
+    t = seconds(acts["occurred_at"])
+    keep = (d >= 0) & (t <= seconds(cut["cutoff"])[np.maximum(d, 0)])
+    logged = acts["logged"].fillna(False).to_numpy(dtype=bool) if "logged" in acts else np.ones(len(acts), bool)
+    return pd.DataFrame({"d": d[keep], "t": t[keep], "activity_type": acts["activity_type"].to_numpy()[keep],
+                         "logged": logged[keep]})
+
+
+def _context(tables: dict, opps: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=range(len(cut)))
+    accounts = tables.get("accounts")
+    if accounts is not None:
+        pos = index_of(accounts["account_id"], cut["account_id"].fillna("\x00"))
+        for col in ACCOUNT_CONTEXT:
+            if col in accounts.columns:
+                values = accounts[col].to_numpy(dtype=object if col != "employees" else float)[np.maximum(pos, 0)]
+                out[col] = np.where(pos >= 0, values, None if col != "employees" else np.nan)
+        out["account_known"] = pos >= 0
+    contacts = tables.get("contacts")
+    if contacts is not None and "account_id" in contacts.columns:
+        codes, uniques = pd.factorize(contacts["account_id"].astype("string"))
+        query = pd.Index(uniques).get_indexer(cut["account_id"].astype("string"))
+        created = seconds(contacts["created_at"]) if "created_at" in contacts else np.zeros(len(contacts), np.int64)
+        cover = count_in_window(codes[codes >= 0], created[codes >= 0], np.maximum(query, 0),
+                                np.full(len(cut), -10**9, np.int64), seconds(cut["cutoff"]) + 1)
+        out["account_contacts"] = np.where(query >= 0, cover, 0).astype(float)
+    for col in ("product", "business_type"):
+        if col in opps.columns:
+            out[col] = opps[col].to_numpy(dtype=object)
+    return out
+
+
+def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cfg: DealFeatureConfig,
+                        absent: set[str] = frozenset()) -> tuple[pd.DataFrame, list[str]]:
+    """One row per deal (closed before `as_of`: training rows; open: scoring rows) and the warnings."""
+    warnings: list[str] = []
+    opps_all = tables["opportunities"]
+    cut = deal_cutoffs(opps_all, as_of)
+    opps = opps_all.set_index("opportunity_id").loc[cut["opportunity_id"]].reset_index()
+    for col in ("owner_id", "account_id", "lead_id", "created_at"):
+        cut[col] = opps[col].to_numpy() if col in opps.columns else None
+    parts = [cut.reset_index(drop=True)]
+    parts.append(pd.DataFrame({"age_days": days_between(cut["cutoff"], cut["created_at"]),
+                               "created_month": pd.to_datetime(cut["created_at"]).dt.month.to_numpy(),
+                               "snapshot_month": pd.to_datetime(cut["cutoff"]).dt.month.to_numpy()}))
+    amount = opps["amount"] if "amount" in opps and "opportunities.amount" not in absent else None
+    if amount is None:
+        warnings.append("amount absent: amount features skipped")
+    else:
+        parts.append(pd.DataFrame({"amount": amount.to_numpy(dtype=float), "amount_missing": amount.isna().to_numpy()}))
+    acts = _acts_for(tables, cut)
+    if "stage_history" in tables:
+        parts.append(stage_features(tables["stage_history"], cut, acts[acts["logged"]]))
+    else:
+        warnings.append("stage_history absent: stage velocity, moves and stall features skipped")
+    if "activities" in tables:
+        parts.append(activity_features(acts, cut, cfg))
+    else:
+        warnings.append("activities absent: activity cadence and evidence features skipped")
+    if "leads" in tables and "first_response_at" in tables["leads"].columns:
+        parts.append(lead_features(tables["leads"], cut, cfg))
+    else:
+        warnings.append("leads.first_response_at absent: lead response features skipped")
+    if "expected_close_date" in opps.columns and "opportunities.expected_close_date" not in absent:
+        parts.append(close_date_features(opps, tables.get("close_date_changes", pd.DataFrame()), cut))
+    else:
+        warnings.append("expected_close_date absent: close-date features skipped")
+    for key, prefix in (("owner_id", "owner"), ("account_id", "account")):
+        if key in opps_all.columns and opps_all[key].notna().any():
+            parts.append(prior_win_rates(opps_all, cut, key, prefix, cfg.win_rate_prior_deals))
+    parts.append(_context(tables, opps, cut))
+    table = pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
+    if "days_in_stage" in table:
+        table["stalled"] = table["days_in_stage"] > cfg.stall_days
+    for w in warnings:
+        log.warning(w)
+    return table, warnings

@@ -1,0 +1,179 @@
+"""Deal features as of each deal's cutoff: stage, activity, lead, close-date, history and context.
+
+Closed deals are described just before they closed (their label is the close); open deals at the
+snapshot. Every lookup keeps events strictly at or before the deal's own cutoff.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.schema import ACTIVITY_TYPES, STAGES_OPEN
+from features.config import DealFeatureConfig
+from features.timeline import count_in_window, days_between, index_of, per_group, seconds
+
+STAGE_ORDER = {**{s: i for i, s in enumerate(STAGES_OPEN)}, "closed_won": 4, "closed_lost": 4}
+ONE_SECOND = pd.Timedelta(seconds=1)
+
+
+def deal_cutoffs(opps: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """One row per deal: its cutoff, label (won 1/0, open NaN) and whether it is open at `as_of`."""
+    closed = opps["outcome"].isin(["won", "lost"]).to_numpy() & opps["closed_at"].notna().to_numpy()
+    is_open = (opps["outcome"] == "open").fillna(False).to_numpy()
+    keep = closed | is_open
+    o = opps.loc[keep]
+    closed = closed[keep]
+    cutoff = np.where(closed, (o["closed_at"] - ONE_SECOND).to_numpy(), np.datetime64(as_of, "ns"))
+    return pd.DataFrame(
+        {
+            "opportunity_id": o["opportunity_id"].to_numpy(),
+            "cutoff": pd.to_datetime(cutoff),
+            "won": np.where(closed, (o["outcome"] == "won").to_numpy().astype(float), np.nan),
+            "is_open": ~closed,
+        }
+    )
+
+
+def stage_features(history: pd.DataFrame, cut: pd.DataFrame, logged_acts: pd.DataFrame) -> pd.DataFrame:
+    n = len(cut)
+    d = index_of(cut["opportunity_id"], history["opportunity_id"])
+    cutoff_s = seconds(cut["cutoff"])
+    t = seconds(history["entered_at"])
+    keep = (d >= 0) & (t <= cutoff_s[np.maximum(d, 0)])
+    h = pd.DataFrame({"d": d[keep], "t": t[keep],
+                      "order": history["stage"].map(STAGE_ORDER).to_numpy()[keep]}).sort_values(["d", "t"])
+    dd, tt, order = h["d"].to_numpy(), h["t"].to_numpy(), h["order"].to_numpy(dtype=float)
+    first_row = np.r_[True, dd[1:] != dd[:-1]]
+    last_row = np.r_[dd[1:] != dd[:-1], True]
+    prev_order = np.r_[np.nan, order[:-1]]
+    prev_t = np.r_[0, tt[:-1]]
+    is_move = ~first_row
+    next_t = np.where(last_row, cutoff_s[dd], np.r_[tt[1:], 0])
+    evidence = count_in_window(logged_acts["d"].to_numpy(), logged_acts["t"].to_numpy(), dd[is_move],
+                               prev_t[is_move], tt[is_move]) > 0
+    unevidenced = np.zeros(len(dd), dtype=float)
+    unevidenced[np.flatnonzero(is_move)] = ~evidence
+    stage_at = np.full(n, np.nan)
+    stage_at[dd[last_row]] = order[last_row]
+    entered = np.full(n, np.nan)
+    entered[dd[last_row]] = tt[last_row]
+    moves = per_group(is_move.astype(float), dd, n, "sum")
+    age_days = days_between(cut["cutoff"], cut["created_at"])
+    out = pd.DataFrame(
+        {
+            "current_stage": pd.Series(stage_at).map({i: s for i, s in enumerate(STAGES_OPEN)}).to_numpy(),
+            "days_in_stage": (cutoff_s - entered) / 86_400.0,
+            "stage_moves": moves,
+            "stage_velocity": moves / np.maximum(age_days, 1.0) * 30.0,
+            "backward_moves": per_group((is_move & (order < prev_order)).astype(float), dd, n, "sum"),
+            "stage_skips": per_group((is_move & (order - prev_order > 1)).astype(float), dd, n, "sum"),
+            "moves_without_activity": per_group(unevidenced, dd, n, "sum"),
+            "max_days_in_stage": per_group((next_t - tt) / 86_400.0, dd, n, "max"),
+        }
+    )
+    out["has_stage_history"] = ~np.isnan(stage_at)
+    return out
+
+
+def activity_features(acts: pd.DataFrame, cut: pd.DataFrame, cfg: DealFeatureConfig) -> pd.DataFrame:
+    n = len(cut)
+    d, t = acts["d"].to_numpy(), acts["t"].to_numpy()
+    age = (seconds(cut["cutoff"])[d] - t) / 86_400.0
+    type_code = pd.Categorical(acts["activity_type"], categories=ACTIVITY_TYPES).codes
+    cols: dict[str, np.ndarray] = {}
+    for window in cfg.activity_windows_days:
+        inside = age < window
+        counts = np.bincount(d[inside] * len(ACTIVITY_TYPES) + np.maximum(type_code[inside], 0),
+                             minlength=n * len(ACTIVITY_TYPES)).reshape(n, len(ACTIVITY_TYPES))
+        for k, name in enumerate(ACTIVITY_TYPES):
+            cols[f"{name}s_{window}d"] = counts[:, k].astype(float)
+        cols[f"activities_{window}d"] = counts.sum(axis=1).astype(float)
+    total = per_group(t, d, n, "count")
+    cols["activities_total"] = total
+    cols["logged_share"] = np.where(total > 0, per_group(acts["logged"].to_numpy(dtype=float), d, n, "sum")
+                                    / np.maximum(total, 1), np.nan)
+    cols["days_since_last_activity"] = per_group(age, d, n, "min")
+    order = np.lexsort((t, d))
+    ds, ts = d[order], t[order]
+    start = np.r_[True, ds[1:] != ds[:-1]]
+    created_s = seconds(cut["created_at"])
+    gap = np.where(start, ts - created_s[ds], np.r_[0, np.diff(ts)]) / 86_400.0
+    longest = np.fmax(per_group(gap, ds, n, "max"), cols["days_since_last_activity"])
+    age_days = days_between(cut["cutoff"], cut["created_at"])
+    cols["longest_gap_days"] = np.where(total > 0, longest, age_days)
+    cols["no_activity"] = total == 0
+    return pd.DataFrame(cols)
+
+
+def lead_features(leads: pd.DataFrame, cut: pd.DataFrame, cfg: DealFeatureConfig) -> pd.DataFrame:
+    pos = index_of(leads["lead_id"], cut["lead_id"].fillna("\x00"))
+    found = pos >= 0
+    p = np.maximum(pos, 0)
+    created = np.where(found, seconds(leads["created_at"])[p], 0)
+    has_response = leads["first_response_at"].notna().to_numpy()[p] & found
+    response = np.where(has_response, seconds(leads["first_response_at"])[p], 0)
+    cutoff_s = seconds(cut["cutoff"])
+    answered = has_response & (response <= cutoff_s)
+    hours = np.where(answered, (response - created) / 3600.0, (cutoff_s - created) / 3600.0)
+    return pd.DataFrame(
+        {
+            "has_lead": found,
+            "lead_response_hours": np.where(found, hours, np.nan),
+            "lead_unanswered": found & ~answered,
+            "slow_lead_response": found & (hours > cfg.slow_response_hours),
+            "lead_source": np.where(found, leads["source"].to_numpy(dtype=object)[p], None),
+        }
+    )
+
+
+def close_date_features(opps: pd.DataFrame, changes: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFrame:
+    n = len(cut)
+    cutoff_s = seconds(cut["cutoff"])
+    final = opps["expected_close_date"]
+    value = np.where(final.notna().to_numpy(), seconds(final), np.nan).astype(float)
+    pushes = np.zeros(n)
+    if len(changes):
+        d = index_of(cut["opportunity_id"], changes["opportunity_id"])
+        c = changes[d >= 0].assign(d=d[d >= 0], t=seconds(changes["changed_at"])[d >= 0]).sort_values(["d", "t"])
+        before = c[c["t"].to_numpy() <= cutoff_s[c["d"].to_numpy()]]
+        after = c[c["t"].to_numpy() > cutoff_s[c["d"].to_numpy()]]
+        first_after = after.drop_duplicates("d", keep="first")
+        if "old_expected_close_date" in c.columns:
+            value[first_after["d"].to_numpy()] = seconds(first_after["old_expected_close_date"]).astype(float)
+        last_before = before.drop_duplicates("d", keep="last")
+        value[last_before["d"].to_numpy()] = seconds(last_before["new_expected_close_date"]).astype(float)
+        pushes = np.bincount(before["d"].to_numpy(), minlength=n).astype(float)
+    days_to_close = (value - cutoff_s) / 86_400.0
+    return pd.DataFrame(
+        {
+            "close_date_pushes": pushes,
+            "expected_close_missing": np.isnan(value),
+            "days_to_expected_close": days_to_close,
+            "close_date_overdue": days_to_close < 0,
+        }
+    )
+
+
+def prior_win_rates(opps: pd.DataFrame, cut: pd.DataFrame, key: str, prefix: str, prior: float) -> pd.DataFrame:
+    """Deals of the same owner/account closed strictly before the cutoff: count and smoothed win rate."""
+    closed = opps[opps["outcome"].isin(["won", "lost"]) & opps["closed_at"].notna()]
+    closed = closed.assign(k=closed[key].fillna("\x00").astype(str), w=(closed["outcome"] == "won").astype(float))
+    closed = closed.sort_values("closed_at")
+    closed["n_cum"] = closed.groupby("k").cumcount() + 1.0
+    closed["w_cum"] = closed.groupby("k")["w"].cumsum()
+    closed["g_n"] = np.arange(1, len(closed) + 1, dtype=float)
+    closed["g_w"] = closed["w"].cumsum()
+    query = pd.DataFrame({"row": np.arange(len(cut)), "cutoff": cut["cutoff"].to_numpy(),
+                          "k": cut[key].fillna("\x00").astype(str).to_numpy()}).sort_values("cutoff")
+    right = closed[["closed_at", "k", "n_cum", "w_cum"]].rename(columns={"closed_at": "cutoff"})
+    by_key = pd.merge_asof(query, right, on="cutoff", by="k", allow_exact_matches=False)
+    overall = pd.merge_asof(query, closed[["closed_at", "g_n", "g_w"]].rename(columns={"closed_at": "cutoff"}),
+                            on="cutoff", allow_exact_matches=False)
+    by_key = by_key.set_index("row").sort_index()
+    overall = overall.set_index("row").sort_index()
+    base = (overall["g_w"] / overall["g_n"]).fillna(0.5).to_numpy()
+    n = by_key["n_cum"].fillna(0.0).to_numpy()
+    wins = by_key["w_cum"].fillna(0.0).to_numpy()
+    return pd.DataFrame({f"{prefix}_prior_deals": n,
+                         f"{prefix}_win_rate": (wins + prior * base) / (n + prior)})

@@ -1,0 +1,58 @@
+"""Vectorised per-deal time lookups: map child rows to deals, count events before a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SECONDS_PER_DAY = 86_400.0
+_SCALE = np.int64(10**10)  # > seconds in 300 years: group code and seconds fit one int64 key
+
+
+def index_of(keys: pd.Series, values: pd.Series) -> np.ndarray:
+    """Position of each value in `keys` (-1 where unknown), e.g. activity -> deal row."""
+    return pd.Index(keys.astype("string")).get_indexer(values.astype("string"))
+
+
+def seconds(ts: pd.Series | np.ndarray) -> np.ndarray:
+    """Timestamps -> int64 seconds since the epoch (NaT -> a very small number)."""
+    values = pd.to_datetime(pd.Series(ts)).to_numpy(dtype="datetime64[s]").astype(np.int64)
+    return values
+
+
+def days_between(later, earlier) -> np.ndarray:
+    """(later - earlier) in days; NaN where either side is missing."""
+    delta = pd.Series(_as_time(later) - _as_time(earlier))
+    return (delta.dt.total_seconds() / SECONDS_PER_DAY).to_numpy(dtype=float)
+
+
+def _as_time(value):
+    if isinstance(value, (pd.Timestamp, np.datetime64, str)):
+        return pd.Timestamp(value)
+    return pd.Series(pd.to_datetime(np.asarray(value)))
+
+
+def composite(group: np.ndarray, secs: np.ndarray) -> np.ndarray:
+    return group.astype(np.int64) * _SCALE + (secs - np.int64(-10**9))
+
+
+def count_in_window(event_group: np.ndarray, event_secs: np.ndarray, query_group: np.ndarray,
+                    start_secs: np.ndarray, end_secs: np.ndarray) -> np.ndarray:
+    """Events of each query's group with start <= time < end (sorted searches, no loops)."""
+    keys = np.sort(composite(event_group, event_secs))
+    lo = np.searchsorted(keys, composite(query_group, start_secs), side="left")
+    hi = np.searchsorted(keys, composite(query_group, end_secs), side="left")
+    return hi - lo
+
+
+def per_group(values: np.ndarray, group: np.ndarray, n: int, how: str) -> np.ndarray:
+    """Reduce `values` per integer group 0..n-1 ('sum', 'max', 'min', 'count'); empty -> NaN (0 for counts)."""
+    if how == "count":
+        return np.bincount(group, minlength=n).astype(float)
+    if how == "sum":
+        return np.bincount(group, weights=values, minlength=n)
+    out = np.full(n, np.nan)
+    if len(group):
+        series = pd.Series(values).groupby(group).agg(how)
+        out[series.index.to_numpy()] = series.to_numpy()
+    return out
