@@ -18,8 +18,8 @@ from simulation.config import SimulationConfig
 from simulation.world import simulate_world
 
 
-def run_demo(out: Path, deals: int, seed: int, console: Console) -> None:
-    cfg = load_config(SimulationConfig, None, "simulate.yaml")
+def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | None = None) -> None:
+    cfg = load_config(SimulationConfig, config, "simulate.yaml")
     cfg.deals, cfg.seed = deals, seed
     console.rule(f"1/2 simulate a CRM world: {deals:,} deals, seed {seed}")
     world = simulate_world(cfg, out)

@@ -138,11 +138,15 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo world.")] = Path("data/demo"),
     deals: Annotated[int, typer.Option("--deals", "-n", help="Deals in the demo world.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
+    config: ConfigOption = None,
 ) -> None:
     """Run the main job on embedded defaults: simulate a world, build all features, print a summary."""
     from cli.demo import run_demo
 
-    run_demo(out, deals, seed, console)
+    try:
+        run_demo(out, deals, seed, console, config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
 
 
 if __name__ == "__main__":

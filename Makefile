@@ -1,0 +1,38 @@
+# CVRE: `make help` lists the targets. Everything runs from a local .venv built from requirements.lock.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install demo test lint bench clean
+
+help:  ## Show the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock \
+	  || $(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e . \
+	  || $(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install the pinned set (requirements.lock)
+
+demo: $(STAMP)  ## Simulate the default world (20k deals), build all features, print a summary
+	$(BIN)/cvre demo --out data/demo
+
+test: $(STAMP)  ## Run the whole test suite (slow tests included)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)  ## ruff over the whole tree
+	$(BIN)/ruff check .
+
+bench: $(STAMP)  ## Benchmarks (minutes; writes benchmarks/results/*.json)
+	$(BIN)/python -m uv pip install -q --python $(BIN)/python psutil || $(BIN)/uv pip install -q --python $(BIN)/python psutil
+	$(BIN)/python benchmarks/simulate.py
+	$(BIN)/python benchmarks/features.py
+
+clean:  ## Remove generated data (keeps .venv)
+	rm -rf data

@@ -1,0 +1,42 @@
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", ["simulate", "import", "features", "demo"])
+def test_every_command_has_complete_help(command):
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--config" in result.output or "--mapping" in result.output
+    options = [line.strip("│ ") for line in result.output.splitlines() if line.strip("│ ").startswith("--")]
+    assert options
+    for line in options:
+        if not line.startswith("--help"):
+            assert len(line.split()) > 2, f"option without help text: {line}"
+
+
+def test_simulate_then_features(tmp_path):
+    world = tmp_path / "w"
+    result = runner.invoke(app, ["simulate", "--deals", "400", "--seed", "5", "--out", str(world), "--no-progress",
+                                 "--policy", "stall_review"])
+    assert result.exit_code == 0, result.output
+    assert "stall_review" in result.output and (world / "export" / "opportunities.parquet").exists()
+    result = runner.invoke(app, ["features", "--data", str(world)])
+    assert result.exit_code == 0, result.output
+    assert "deals_train" in result.output and (world / "features" / "deals_train.parquet").exists()
+
+
+def test_bad_config_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("deals: 100\nbehaviour:\n  no_activity_share: 2\n")
+    result = runner.invoke(app, ["simulate", "--config", str(path), "--out", str(tmp_path / "w")])
+    assert result.exit_code == 2
+    assert "behaviour.no_activity_share" in result.output and str(path) in result.output.replace("\n", "")
+
+
+def test_unknown_policy_is_refused(tmp_path):
+    result = runner.invoke(app, ["simulate", "--deals", "100", "--policy", "magic", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown" in result.output
