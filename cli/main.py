@@ -36,14 +36,15 @@ def _rows_table(title: str, rows: dict[str, int]) -> Table:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logging.")] = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.DEBUG if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 @app.command()
 def simulate(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for export/, truth/ and manifest.json.")] = Path(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for export/, truth/, manifest.json.")] = Path(
         "data/world"),
-    deals: Annotated[int | None, typer.Option("--deals", "-n", help="Number of opportunities (default: config).")] = None,
+    deals: Annotated[int | None, typer.Option("--deals", "-n", help="Deals to simulate (default: config).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", "-s", help="Random seed (default: config).")] = None,
     policy: Annotated[list[str] | None, typer.Option(
         "--policy", "-p", help="Governance policy whose true recovery to report: response_sla, activity_evidence, "
@@ -111,9 +112,9 @@ def import_(
 
 @app.command()
 def features(
-    data: Annotated[Path, typer.Option("--data", "-d", help="World folder (with export/) or import folder.")] = Path(
-        "data/world"),
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Snapshot date YYYY-MM-DD (default: the data's).")] = None,
+    data: Annotated[Path, typer.Option("--data", "-d", help="World folder (with export/) or import folder.")] = (
+        Path("data/world")),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Snapshot YYYY-MM-DD (default: the data's).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA/features).")] = None,
     config: ConfigOption = None,
 ) -> None:

@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from core.io import EXPORT_DIR, TRUTH_DIR, read_table, read_tables, write_json
