@@ -99,7 +99,7 @@ def import_(
         "data/import"),
 ) -> None:
     """Import a user's CRM export onto the canonical schema; rejected rows go to quarantine/."""
-    from ingest.read import ExportFormatError
+    from ingest.errors import ExportFormatError
     from ingest.run import run_import
 
     try:

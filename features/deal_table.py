@@ -109,5 +109,5 @@ def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cf
     if "days_in_stage" in table:
         table["stalled"] = table["days_in_stage"] > cfg.stall_days
     for w in warnings:
-        log.warning(w)
+        log.info(w)
     return table, warnings

@@ -44,8 +44,9 @@ def resolve_as_of(data: Path, cfg: FeatureConfig, override: str | None) -> pd.Ti
     manifest = Path(data) / "manifest.json"
     if manifest.exists():
         return pd.Timestamp(json.loads(manifest.read_text())["as_of"])
-    opps = read_table(resolve_tables_dir(data), "opportunities", columns=["created_at"])
-    return pd.Timestamp(opps["created_at"].max()).normalize() + pd.Timedelta(days=1)
+    opps = read_table(resolve_tables_dir(data), "opportunities")
+    latest = max(opps[c].max() for c in ("created_at", "closed_at") if c in opps.columns)
+    return pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)
 
 
 def _absent_fields(tables_dir: Path) -> set[str]:

@@ -1,0 +1,133 @@
+"""Pure steps on in-memory frames: parsing, value mapping, derivations, findings, absent fields."""
+
+from __future__ import annotations
+
+import pandas as pd
+from ingest_helpers import OPPORTUNITIES_MAPPING
+
+from core.schema import OPPORTUNITIES, TRANSACTIONS
+from ingest.absent import absent_field_warnings
+from ingest.coerce import parse_column
+from ingest.findings import combine_findings, finding
+from ingest.mapping import ImportMapping, TableMapping
+from ingest.run import import_order
+from ingest.transform import build_table, clean_cells, map_values, outcome_from_stage
+from ingest.validate import table_notes
+
+
+def text(*values) -> pd.Series:
+    return pd.Series(values, dtype="string")
+
+
+def test_clean_cells_strips_and_blanks_placeholders():
+    cells = pd.DataFrame({"a": [" x ", "Select", "", "  "]})
+    assert clean_cells(cells, ["Select"])["a"].tolist() == ["x", pd.NA, pd.NA, pd.NA]
+
+
+def test_map_values_ignores_case_and_spacing():
+    mapped = map_values(text("WON", " won ", "Lost", None), {"Won": "closed_won"})
+    assert mapped.tolist() == ["closed_won", "closed_won", "Lost", pd.NA]
+
+
+def test_parse_column_kinds():
+    ids, _ = parse_column(text("12346.0", "A-1"), "account_id", "id")
+    assert ids.tolist() == ["12346", "A-1"]
+    flags, found = parse_column(text("Yes", "no", "1", "maybe"), "converted", "bool")
+    assert flags.tolist()[:3] == [True, False, True]
+    assert found[0].key == "converted: not a yes/no value" and found[0].mask.tolist()[3]
+    counts, found = parse_column(text("3", "2.5", "x"), "pitches", "int")
+    assert counts.dtype == "Int64"
+    assert sorted(f.key for f in found) == ["pitches: not a number", "pitches: not a whole number"]
+    dates, found = parse_column(text("20240131", "2024-01-31"), "occurred_at", "datetime", date_format="%Y%m%d")
+    assert dates.tolist()[0] == pd.Timestamp("2024-01-31")
+    assert found[0].mask.tolist() == [False, True]
+    amounts, _ = parse_column(text("1,250.50"), "amount", "float", thousands=",")
+    assert amounts.tolist() == [1250.5]
+
+
+def test_outcome_from_stage():
+    stages = text("closed_won", "closed_lost", "proposal", None)
+    assert outcome_from_stage(stages).tolist() == ["won", "lost", "open", pd.NA]
+
+
+def test_build_table_derives_row_ids_and_amount_product():
+    table = TableMapping.model_validate(
+        {
+            "columns": {"account_id": "Customer", "occurred_at": "When"},
+            "derive": {
+                "transaction_id": "row_number",
+                "amount": {"rule": "product", "sources": ["Qty", "Price"]},
+            },
+            "absent": ["quantity", "business_category"],
+        }
+    )
+    cells = pd.DataFrame(
+        {
+            "Customer": ["c1", "c2"],
+            "When": ["2024-01-01", "2024-01-02"],
+            "Qty": ["-2", "x"],
+            "Price": ["1.5", "2"],
+        }
+    )
+    built = build_table(cells, pd.Series([2, 3]), table, TRANSACTIONS)
+    assert built.frame["transaction_id"].tolist() == ["2", "3"]
+    assert built.frame["amount"].tolist()[0] == -3.0
+    assert [f.key for f in built.findings] == ["Qty: not a number"]
+    notes = table_notes(built.frame, TRANSACTIONS, table)
+    assert notes == {"amount: negative values kept (e.g. returns, cancellations)": 1}
+
+
+def test_build_table_converts_currency():
+    mapping = {k: v for k, v in OPPORTUNITIES_MAPPING.items() if k != "constants"}
+    table = TableMapping.model_validate({**mapping, "currency_to_eur": {"rate_to_eur": 0.5}})
+    cells = pd.DataFrame(
+        {
+            "Deal": ["D1"],
+            "Account": ["A"],
+            "Created": ["2024-01-01"],
+            "Stage": ["Won"],
+            "Amount": ["100"],
+            "Closed": [""],
+        }
+    )
+    built = build_table(cells, pd.Series([2]), table, OPPORTUNITIES)
+    assert built.frame.loc[0, "amount"] == 50.0
+    assert built.frame.loc[0, "currency"] == "EUR"
+
+
+def test_combine_findings_joins_and_counts():
+    index = pd.RangeIndex(3)
+    findings = finding("amount", "negative value", pd.Series([True, False, True]), pd.Series(["-1.0", "", "-2.0"]))
+    findings += finding("stage", "unknown value", pd.Series([True, False, False]), "'x'")
+    findings += finding("never", "happens", pd.Series([False, False, False]))
+    reasons, counts = combine_findings(findings, index)
+    assert reasons.tolist() == [
+        "amount: negative value -1.0; stage: unknown value 'x'",
+        "",
+        "amount: negative value -2.0",
+    ]
+    assert counts == {"amount: negative value": 2, "stage: unknown value": 1}
+
+
+def test_absent_field_warnings():
+    warnings = absent_field_warnings(
+        [
+            "activities",
+            "stage_history",
+            "leads.first_response_at",
+            "transactions.amount",
+            "accounts.tier",
+        ]
+    )
+    assert warnings[0].startswith("activities absent: activity features")
+    assert warnings[1].startswith("stage_history absent: stage velocity features")
+    assert warnings[2].startswith("leads.first_response_at absent: lead response features")
+    assert warnings[3].startswith("transactions.amount absent: amount features")
+    assert warnings[4] == "accounts.tier absent: features that need accounts.tier skipped"
+
+
+def test_referenced_tables_are_imported_first():
+    mapping = ImportMapping.model_construct(tables={"opportunities": None, "reps": None, "accounts": None})
+    order = import_order(mapping)
+    assert order.index("accounts") < order.index("opportunities")
+    assert order.index("reps") < order.index("opportunities")
