@@ -135,6 +135,110 @@ def features(
 
 
 @app.command()
+def train(
+    task: Annotated[str, typer.Argument(help="win, amount, churn or all.")] = "all",
+    features_dir: Annotated[Path, typer.Option("--features", "-f", help="Feature folder from `cvre features`.")] = (
+        Path("data/world/features")),
+    trials: Annotated[int | None, typer.Option("--trials", help="Optuna trials (default: config).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Tune, train, evaluate and register LightGBM models; promote through MLflow aliases."""
+    from training.config import TASKS, TrainingConfig
+    from training.data import NotEnoughData
+    from training.tracking import setup_tracking
+    from training.train import train_task
+
+    tasks = TASKS if task == "all" else (task,)
+    if any(t not in TASKS for t in tasks):
+        raise _fail(f"unknown task {task!r}; expected win, amount, churn or all")
+    try:
+        cfg = load_config(TrainingConfig, config, "training.yaml")
+        if trials is not None:
+            cfg.tuning.trials = trials
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    uri = setup_tracking(cfg.tracking)
+    for name in tasks:
+        try:
+            result = train_task(features_dir, name, cfg)
+        except (NotEnoughData, FileNotFoundError) as exc:
+            console.print(f"[bold red]{name}: not trained:[/] {exc}")
+            continue
+        _print_result(result)
+    console.print(f"MLflow UI: mlflow ui --backend-store-uri {uri}  (then open http://127.0.0.1:5000)")
+
+
+def _print_result(result) -> None:
+    shown = ("auc", "log_loss", "brier", "ece", "mae", "rmse", "mape", "interval_coverage", "bayes_auc", "auc_gap",
+             "bayes_brier", "brier_gap_pct", "bayes_rmse", "baseline_linear_auc", "baseline_linear_rmse")
+    metrics = ", ".join(f"{k} {result.metrics[k]:.4f}" for k in shown if k in result.metrics)
+    style = "green" if result.decision.promoted else "yellow"
+    console.print(f"[bold]{result.task}[/] v{result.version}: {metrics}")
+    status = "champion" if result.decision.promoted else "not promoted"
+    console.print(f"  [{style}]{status}[/]: {result.decision.reason}")
+
+
+models_app = typer.Typer(help="List, promote and roll back registered models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+def _client(config: Path | None):
+    from mlflow import MlflowClient
+
+    from training.config import TrainingConfig
+    from training.tracking import setup_tracking
+
+    cfg = load_config(TrainingConfig, config, "training.yaml")
+    setup_tracking(cfg.tracking)
+    return MlflowClient(), cfg
+
+
+@models_app.command("list")
+def models_list(config: ConfigOption = None) -> None:
+    """Registered versions with their aliases and test metric."""
+    from training.registry import list_models
+
+    client, cfg = _client(config)
+    table = Table(title="Registered models")
+    for col in ("model", "version", "aliases", "metric", "value", "run_id"):
+        table.add_column(col)
+    for row in list_models(client, list(cfg.registry.names.values())):
+        value = "-" if row["value"] is None else f"{row['value']:.4f}"
+        table.add_row(row["model"], row["version"], row["aliases"], row["metric"], value, row["run_id"] or "")
+    console.print(table)
+
+
+@models_app.command("promote")
+def models_promote(
+    name: Annotated[str, typer.Argument(help="Registered model, e.g. cvre-win.")],
+    version: Annotated[str, typer.Argument(help="Version to make champion.")],
+    config: ConfigOption = None,
+) -> None:
+    """Make VERSION the champion by hand (the replaced champion is remembered for rollback)."""
+    from training.registry import set_champion
+
+    client, _ = _client(config)
+    set_champion(client, name, version)
+    console.print(f"{name}: champion -> v{version}")
+
+
+@models_app.command("rollback")
+def models_rollback(
+    name: Annotated[str, typer.Argument(help="Registered model, e.g. cvre-win.")],
+    config: ConfigOption = None,
+) -> None:
+    """Give the champion alias back to the previous champion."""
+    from training.registry import rollback
+
+    client, _ = _client(config)
+    try:
+        version = rollback(client, name)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"{name}: champion rolled back to v{version}")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo world.")] = Path("data/demo"),
     deals: Annotated[int, typer.Option("--deals", "-n", help="Deals in the demo world.")] = 20_000,

@@ -37,7 +37,7 @@ DEAL_CONTRACT: dict[str, Field] = {
     "days_in_stage": _n(), "stage_moves": _n(), "stage_velocity": _n(), "backward_moves": _n(),
     "stage_skips": _n(), "moves_without_activity": _n(), "max_days_in_stage": _n(),
     "has_stage_history": Field("flag"), "stalled": Field("flag"),
-    "activities_total": _n(), "logged_share": _n(0, 1), "days_since_last_activity": _n(),
+    "activities_total": _n(), "activities_per_30d": _n(), "logged_share": _n(0, 1), "days_since_last_activity": _n(),
     "longest_gap_days": _n(), "no_activity": Field("flag"),
     "has_lead": Field("flag"), "lead_response_hours": _n(), "lead_unanswered": Field("flag"),
     "slow_lead_response": Field("flag"),

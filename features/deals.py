@@ -91,6 +91,7 @@ def activity_features(acts: pd.DataFrame, cut: pd.DataFrame, cfg: DealFeatureCon
         cols[f"activities_{window}d"] = counts.sum(axis=1).astype(float)
     total = per_group(t, d, n, "count")
     cols["activities_total"] = total
+    cols["activities_per_30d"] = total / np.maximum(days_between(cut["cutoff"], cut["created_at"]), 1.0) * 30.0
     cols["logged_share"] = np.where(total > 0, per_group(acts["logged"].to_numpy(dtype=float), d, n, "sum")
                                     / np.maximum(total, 1), np.nan)
     cols["days_since_last_activity"] = per_group(age, d, n, "min")

@@ -1,0 +1,1 @@
+"""Training: Optuna-tuned LightGBM models for win probability, deal amount and churn, tracked in MLflow."""

@@ -1,0 +1,102 @@
+"""Training data of one task: time-split feature tables, typed for LightGBM, with truth kept apart."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from training.config import Task
+
+SPLITS = ("train", "valid", "test")
+AMOUNT_LEAKS = ("amount", "amount_missing")  # the amount model must not see its own target
+
+
+class NotEnoughData(ValueError):
+    """Below the configured minimum of labelled rows: refuse rather than train a misleading model."""
+
+
+@dataclass
+class TaskData:
+    task: Task
+    features: list[str]
+    categories: dict[str, list[str]]
+    X: dict[str, pd.DataFrame]
+    y: dict[str, np.ndarray]
+    keys: dict[str, pd.DataFrame]
+    truth_test: np.ndarray | None = None
+    fingerprint: dict = field(default_factory=dict)
+    raw_example: pd.DataFrame | None = None  # feature columns as the pipeline writes them (model input)
+
+
+def prepare_frame(df: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> pd.DataFrame:
+    """Feature columns typed as at training: categories fixed (unseen -> missing), flags as 0/1 floats."""
+    out = pd.DataFrame(index=df.index)
+    for col in features:
+        values = df[col] if col in df.columns else pd.Series(np.nan, index=df.index)
+        if col in categories:
+            out[col] = pd.Categorical(values.astype("string").astype(object), categories=categories[col])
+        else:
+            out[col] = pd.to_numeric(values.astype("float64") if values.dtype == bool else values,
+                                     errors="coerce").astype("float64")
+    return out
+
+
+def _fingerprint(frames: dict[str, pd.DataFrame], time_col: str) -> dict:
+    digest = hashlib.sha256()
+    for name in SPLITS:
+        digest.update(pd.util.hash_pandas_object(frames[name], index=False).to_numpy().tobytes())
+    times = pd.concat([frames[s][time_col] for s in SPLITS])
+    return {"sha256": digest.hexdigest(), "rows": {s: len(frames[s]) for s in SPLITS},
+            "time_from": str(times.min()), "time_to": str(times.max())}
+
+
+def load_task(features_dir: Path, task: Task) -> TaskData:
+    features_dir = Path(features_dir)
+    manifest = json.loads((features_dir / "feature_manifest.json").read_text())
+    prefix, label, time_col = ("clients", "churned", "snapshot") if task == "churn" else ("deals", "won", "cutoff")
+    frames = {}
+    for split in SPLITS:
+        path = features_dir / f"{prefix}_{split}.parquet"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: missing; run `cvre features` first")
+        frames[split] = pd.read_parquet(path)
+    if task == "amount":
+        label = "amount"
+        frames = {s: f[f["amount"].notna() & (f["amount"] > 0)] for s, f in frames.items()}
+    key_cols = ["account_id", "snapshot"] if task == "churn" else ["opportunity_id"]
+    names = manifest["client_features" if task == "churn" else "deal_features"]
+    cats = manifest["client_categories" if task == "churn" else "deal_categories"]
+    train = frames["train"]
+    features = [c for c in names if c in train.columns and train[c].notna().any() and c not in
+                (AMOUNT_LEAKS if task == "amount" else ())]
+    categories = {c: sorted(train[c].dropna().astype(str).unique().tolist()) for c in cats if c in features}
+    data = TaskData(
+        task=task, features=features, categories=categories,
+        X={s: prepare_frame(f, features, categories) for s, f in frames.items()},
+        y={s: f[label].to_numpy(dtype=float) for s, f in frames.items()},
+        keys={s: f[key_cols].reset_index(drop=True) for s, f in frames.items()},
+        fingerprint=_fingerprint(frames, time_col),
+        raw_example=train[features].head(5).reset_index(drop=True),
+    )
+    data.truth_test = _truth(features_dir, task, data.keys["test"])
+    return data
+
+
+def _truth(features_dir: Path, task: Task, keys: pd.DataFrame) -> np.ndarray | None:
+    if task == "churn":
+        path = features_dir / "clients_truth.parquet"
+        if not path.exists():
+            return None
+        truth = pd.read_parquet(path)
+        return keys.merge(truth, on=["account_id", "snapshot"], how="left")["true_churn_prob"].to_numpy()
+    path = features_dir / "deals_truth.parquet"
+    if not path.exists():
+        return None
+    column = "true_expected_amount" if task == "amount" else "true_win_prob"
+    truth = pd.read_parquet(path, columns=["opportunity_id", column])
+    return keys.merge(truth, on="opportunity_id", how="left")[column].to_numpy()

@@ -1,0 +1,61 @@
+"""The served model: a LightGBM booster plus its calibration, packaged as an MLflow pyfunc.
+
+It casts incoming strings to the training categories (unseen -> missing) so that pyfunc, `mlflow
+models serve` and the BentoML service all score exactly as training did.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import joblib
+import lightgbm as lgb
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+
+from training.data import prepare_frame
+
+
+class CvreModel(mlflow.pyfunc.PythonModel):
+    """Predicts a calibrated probability (win, churn) or an amount with p10/p90 (amount)."""
+
+    def load_context(self, context) -> None:
+        a = context.artifacts
+        self.spec = json.loads(Path(a["spec"]).read_text())
+        self.booster = lgb.Booster(model_file=a["booster"])
+        self.calibrator = joblib.load(a["calibrator"]) if "calibrator" in a else None
+        self.quantiles = [lgb.Booster(model_file=a[k]) for k in ("q_low", "q_high") if k in a]
+
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return prepare_frame(frame, self.spec["features"], self.spec["categories"])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        X = self.features(model_input)
+        raw = self.booster.predict(X)
+        if self.spec["task"] == "amount":
+            out = pd.DataFrame({"amount": raw})
+            if self.quantiles:
+                low, high = (q.predict(X) for q in self.quantiles)
+                out["amount_p10"], out["amount_p90"] = np.minimum(low, raw), np.maximum(high, raw)
+            return out
+        prob = self.calibrator.predict(raw) if self.calibrator is not None else raw
+        return pd.DataFrame({"probability": np.clip(prob, 0.0, 1.0)})
+
+
+def save_artifacts(folder: Path, task: str, features: list[str], categories: dict, booster: lgb.Booster,
+                   calibrator=None, quantile_boosters=()) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = folder / "spec.json"
+    spec.write_text(json.dumps({"task": task, "features": features, "categories": categories}, indent=1))
+    booster_path = folder / "booster.txt"
+    booster.save_model(str(booster_path))
+    artifacts = {"spec": str(spec), "booster": str(booster_path)}
+    if calibrator is not None:
+        joblib.dump(calibrator, folder / "calibrator.joblib")
+        artifacts["calibrator"] = str(folder / "calibrator.joblib")
+    for key, q in zip(("q_low", "q_high"), quantile_boosters, strict=False):
+        q.save_model(str(folder / f"{key}.txt"))
+        artifacts[key] = str(folder / f"{key}.txt")
+    return artifacts
