@@ -29,10 +29,13 @@ def write_table(df: pd.DataFrame, root: Path, table: str) -> Path:
     return path
 
 
-def read_table(root: Path, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+def read_table(root: Path, table: str, columns: list[str] | None = None, categorical: bool = False) -> pd.DataFrame:
+    """One table; `categorical` reads strings as pandas categories (compact for tens of millions of rows)."""
     path = table_path(root, table)
     if not path.exists():
         raise FileNotFoundError(f"{path}: table {table!r} not found in {root}")
+    if categorical:
+        return pq.read_table(path, columns=columns).to_pandas(strings_to_categorical=True)
     return pd.read_parquet(path, columns=columns)
 
 
@@ -40,10 +43,19 @@ def available_tables(root: Path) -> list[str]:
     return sorted(p.stem for p in Path(root).glob("*.parquet"))
 
 
-def read_tables(root: Path, names: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """Read the named tables (default: every Parquet table in the folder)."""
+def read_tables(root: Path, names: list[str] | None = None, columns: dict[str, list[str]] | None = None,
+                categorical: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
+    """Read the named tables (default: every Parquet table in the folder), optionally only some columns."""
     names = names if names is not None else available_tables(root)
-    return {name: read_table(root, name) for name in names}
+    columns = columns or {}
+    out = {}
+    for name in names:
+        wanted = columns.get(name)
+        if wanted is not None:
+            present = set(pq.read_schema(table_path(root, name)).names)
+            wanted = [c for c in wanted if c in present]
+        out[name] = read_table(root, name, wanted, categorical=name in categorical)
+    return out
 
 
 class ChunkedTableWriter:

@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from core.schema import ACTIVITY_TYPES
 from features.config import DealFeatureConfig
 from features.deals import (
     activity_features,
@@ -33,13 +34,13 @@ def _acts_for(tables: dict, cut: pd.DataFrame) -> pd.DataFrame:
     acts = tables.get("activities")
     if acts is None:
         return pd.DataFrame({"d": np.array([], int), "t": np.array([], np.int64),
-                             "activity_type": [], "logged": np.array([], bool)})
+                             "type_code": np.array([], np.int8), "logged": np.array([], bool)})
     d = index_of(cut["opportunity_id"], acts["opportunity_id"])
     t = seconds(acts["occurred_at"])
     keep = (d >= 0) & (t <= seconds(cut["cutoff"])[np.maximum(d, 0)])
     logged = acts["logged"].fillna(False).to_numpy(dtype=bool) if "logged" in acts else np.ones(len(acts), bool)
-    return pd.DataFrame({"d": d[keep], "t": t[keep], "activity_type": acts["activity_type"].to_numpy()[keep],
-                         "logged": logged[keep]})
+    type_code = pd.Categorical(acts["activity_type"], categories=ACTIVITY_TYPES).codes
+    return pd.DataFrame({"d": d[keep], "t": t[keep], "type_code": type_code[keep], "logged": logged[keep]})
 
 
 def _context(tables: dict, opps: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFrame:

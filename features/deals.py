@@ -80,15 +80,16 @@ def activity_features(acts: pd.DataFrame, cut: pd.DataFrame, cfg: DealFeatureCon
     n = len(cut)
     d, t = acts["d"].to_numpy(), acts["t"].to_numpy()
     age = (seconds(cut["cutoff"])[d] - t) / 86_400.0
-    type_code = pd.Categorical(acts["activity_type"], categories=ACTIVITY_TYPES).codes
+    type_code = acts["type_code"].to_numpy()
     cols: dict[str, np.ndarray] = {}
     for window in cfg.activity_windows_days:
         inside = age < window
-        counts = np.bincount(d[inside] * len(ACTIVITY_TYPES) + np.maximum(type_code[inside], 0),
+        known = inside & (type_code >= 0)  # unknown activity types count in the total only
+        counts = np.bincount(d[known] * len(ACTIVITY_TYPES) + type_code[known],
                              minlength=n * len(ACTIVITY_TYPES)).reshape(n, len(ACTIVITY_TYPES))
         for k, name in enumerate(ACTIVITY_TYPES):
             cols[f"{name}s_{window}d"] = counts[:, k].astype(float)
-        cols[f"activities_{window}d"] = counts.sum(axis=1).astype(float)
+        cols[f"activities_{window}d"] = np.bincount(d[inside], minlength=n).astype(float)
     total = per_group(t, d, n, "count")
     cols["activities_total"] = total
     cols["activities_per_30d"] = total / np.maximum(days_between(cut["cutoff"], cut["created_at"]), 1.0) * 30.0

@@ -20,6 +20,11 @@ from features.splits import SPLITS, split_by_time
 
 log = logging.getLogger(__name__)
 FEATURES_DIR = "features"
+# The largest tables are read with only the columns features use, strings as categories.
+READ_COLUMNS = {"activities": ["opportunity_id", "activity_type", "occurred_at", "logged"],
+                "stage_history": ["opportunity_id", "stage", "entered_at"]}
+CATEGORICAL_TABLES = ("activities",)
+CLIENT_TABLES = ("transactions", "opportunities", "jobs", "chats", "messages", "contacts", "accounts")
 
 
 @dataclass
@@ -77,7 +82,7 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     out = Path(out) if out else data / FEATURES_DIR
     out.mkdir(parents=True, exist_ok=True)
     run = FeatureRun(out, as_of)
-    raw = read_tables(tables_dir)
+    raw = read_tables(tables_dir, columns=READ_COLUMNS, categorical=CATEGORICAL_TABLES)
     if not raw:
         raise FileNotFoundError(f"{tables_dir}: no Parquet tables found (run `cvre simulate` or `cvre import`)")
     tables = tables_as_of(raw, as_of)
@@ -129,9 +134,10 @@ def _client_tables(raw, tables, as_of, cfg: FeatureConfig) -> pd.DataFrame:
     """Churn rows at monthly snapshots whose label window ends by `as_of` (labels strictly after)."""
     c = cfg.clients
     parts = []
+    client_raw = {name: raw[name] for name in CLIENT_TABLES if name in raw}
     for k in range(c.training_snapshots):
         snapshot = as_of - pd.Timedelta(days=c.churn_horizon_days + k * c.snapshot_step_days)
-        at_snapshot = tables_as_of(raw, snapshot)
+        at_snapshot = tables_as_of(client_raw, snapshot)
         rows = client_features(at_snapshot, snapshot, c)
         rows["churned"] = churn_labels(tables, rows, snapshot, c.churn_horizon_days).to_numpy()
         parts.append(rows)

@@ -10,8 +10,16 @@ _SCALE = np.int64(10**10)  # > seconds in 300 years: group code and seconds fit 
 
 
 def index_of(keys: pd.Series, values: pd.Series) -> np.ndarray:
-    """Position of each value in `keys` (-1 where unknown), e.g. activity -> deal row."""
-    return pd.Index(keys.astype("string")).get_indexer(values.astype("string"))
+    """Position of each value in `keys` (-1 where unknown), e.g. activity -> deal row.
+
+    Categorical values are looked up once per category, not once per row.
+    """
+    index = pd.Index(keys.astype("string"))
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        per_category = index.get_indexer(values.cat.categories.astype("string"))
+        return np.where(codes >= 0, per_category[codes], -1)
+    return index.get_indexer(values.astype("string"))
 
 
 def seconds(ts: pd.Series | np.ndarray) -> np.ndarray:
