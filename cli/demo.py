@@ -17,11 +17,15 @@ from features.quality import find_defects
 from simulation.config import SimulationConfig
 from simulation.world import simulate_world
 
+DEMO_TRIALS = 6
+DEMO_STUDY_SECONDS = 40.0
 
-def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | None = None) -> None:
+
+def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | None = None,
+             train: bool = True) -> None:
     cfg = load_config(SimulationConfig, config, "simulate.yaml")
     cfg.deals, cfg.seed = deals, seed
-    console.rule(f"1/2 simulate a CRM world: {deals:,} deals, seed {seed}")
+    console.rule(f"1/3 simulate a CRM world: {deals:,} deals, seed {seed}")
     world = simulate_world(cfg, out)
     counts = Table(title=f"Entities ({world.seconds:.1f}s)")
     counts.add_column("table")
@@ -40,7 +44,7 @@ def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | 
         quality.add_row(name, f"{found.get(name, '-'):,}" if name in found else "-", f"{injected.get(name, 0):,}")
     console.print(quality)
 
-    console.rule("2/2 build point-in-time features")
+    console.rule("2/3 build point-in-time features")
     run = build_features(out, load_config(FeatureConfig, None, "features.yaml"))
     tables = Table(title=f"Feature tables as of {run.as_of.date()} in {run.out}")
     tables.add_column("table")
@@ -53,3 +57,33 @@ def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | 
                   f"value at risk from behaviour {open_block['value_at_risk_share']:.1%} "
                   f"(all deals: {world.policy_recovery['all_deals']['value_at_risk_share']:.1%}).")
     console.print(f"Export: {out / EXPORT_DIR}  truth: {out / TRUTH_DIR}  features: {run.out}")
+    if train:
+        _train_models(run.out, console)
+
+
+def _train_models(features_dir: Path, console: Console) -> None:
+    """Three models with a small tuning budget, registered and gated like any training run."""
+    from training.config import TASKS, TrainingConfig
+    from training.tracking import setup_tracking
+    from training.train import train_task
+
+    console.rule("3/3 train win, amount and churn models (small Optuna budget)")
+    cfg = load_config(TrainingConfig, None, "training.yaml")
+    cfg.tuning.trials, cfg.tuning.timeout_s = DEMO_TRIALS, DEMO_STUDY_SECONDS
+    uri = setup_tracking(cfg.tracking)
+    table = Table(title="Test metrics (time-based hold-out) and the gap to the simulator's truth")
+    for col in ("model", "version", "metric", "model value", "linear baseline", "Bayes (truth)", "promotion"):
+        table.add_column(col)
+    reasons = []
+    for task in TASKS:
+        r = train_task(features_dir, task, cfg)
+        reasons.append(f"{cfg.registry.names[task]} v{r.version}: {r.decision.reason}")
+        key = "rmse" if task == "amount" else "auc"
+        m = r.metrics
+        table.add_row(cfg.registry.names[task], r.version, key, f"{m[key]:.4f}", f"{m[f'baseline_linear_{key}']:.4f}",
+                      f"{m.get(f'bayes_{key}', float('nan')):.4f}",
+                      "champion" if r.decision.promoted else "not promoted")
+    console.print(table)
+    for line in reasons:
+        console.print(f"  {line}")
+    console.print(f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri {uri}  -> http://127.0.0.1:5000")

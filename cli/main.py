@@ -243,13 +243,14 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo world.")] = Path("data/demo"),
     deals: Annotated[int, typer.Option("--deals", "-n", help="Deals in the demo world.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
+    train: Annotated[bool, typer.Option(help="Also train and register the three models.")] = True,
     config: ConfigOption = None,
 ) -> None:
-    """Run the main job on embedded defaults: simulate a world, build all features, print a summary."""
+    """Run the main job on embedded defaults: simulate, build features, train models, print a summary."""
     from cli.demo import run_demo
 
     try:
-        run_demo(out, deals, seed, console, config)
+        run_demo(out, deals, seed, console, config, train)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
