@@ -78,8 +78,8 @@ def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cf
         cut[col] = opps[col].to_numpy() if col in opps.columns else None
     parts = [cut.reset_index(drop=True)]
     parts.append(pd.DataFrame({"age_days": days_between(cut["cutoff"], cut["created_at"]),
-                               "created_month": pd.to_datetime(cut["created_at"]).dt.month.to_numpy(),
-                               "snapshot_month": pd.to_datetime(cut["cutoff"]).dt.month.to_numpy()}))
+                               "created_month": pd.to_datetime(cut["created_at"]).dt.month.to_numpy(dtype=float),
+                               "snapshot_month": pd.to_datetime(cut["cutoff"]).dt.month.to_numpy(dtype=float)}))
     amount = opps["amount"] if "amount" in opps and "opportunities.amount" not in absent else None
     if amount is None:
         warnings.append("amount absent: amount features skipped")
