@@ -15,7 +15,7 @@ from features.clients import churn_labels, client_features
 from features.config import FeatureConfig
 from features.contracts import CLIENT_CONTRACT, DEAL_CONTRACT, check_contract, model_features
 from features.deal_table import build_deal_features
-from features.snapshot import tables_as_of
+from features.snapshot import normalise_categories, tables_as_of
 from features.splits import SPLITS, split_by_time
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,10 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     raw = read_tables(tables_dir, columns=READ_COLUMNS, categorical=CATEGORICAL_TABLES)
     if not raw:
         raise FileNotFoundError(f"{tables_dir}: no Parquet tables found (run `cvre simulate` or `cvre import`)")
-    tables = tables_as_of(raw, as_of)
+    raw = {name: normalise_categories(df, name) for name, df in raw.items()}  # once: it does not depend on time
+    tables = tables_as_of(raw, as_of, normalise=False)
+    client_raw = {name: raw[name] for name in CLIENT_TABLES if name in raw}
+    del raw  # the deal-side tables are only needed as of the snapshot
     truth_dir = data / TRUTH_DIR
 
     if "opportunities" in tables:
@@ -102,7 +105,7 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
         run.warnings.append("opportunities absent: deal features skipped")
 
     if "transactions" in tables:
-        clients = _client_tables(raw, tables, as_of, cfg)
+        clients = _client_tables(client_raw, tables, as_of, cfg)
         if (truth_dir / "clients_truth.parquet").exists():
             _write(_client_truth(clients, truth_dir, data, cfg.clients.churn_horizon_days), out, "clients_truth", run)
         _write_splits(clients, CLIENT_CONTRACT, "churned", "snapshot", "clients", out, run, cfg)
@@ -130,14 +133,13 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     return run
 
 
-def _client_tables(raw, tables, as_of, cfg: FeatureConfig) -> pd.DataFrame:
+def _client_tables(client_raw, tables, as_of, cfg: FeatureConfig) -> pd.DataFrame:
     """Churn rows at monthly snapshots whose label window ends by `as_of` (labels strictly after)."""
     c = cfg.clients
     parts = []
-    client_raw = {name: raw[name] for name in CLIENT_TABLES if name in raw}
     for k in range(c.training_snapshots):
         snapshot = as_of - pd.Timedelta(days=c.churn_horizon_days + k * c.snapshot_step_days)
-        at_snapshot = tables_as_of(client_raw, snapshot)
+        at_snapshot = tables_as_of(client_raw, snapshot, normalise=False)
         rows = client_features(at_snapshot, snapshot, c)
         rows["churned"] = churn_labels(tables, rows, snapshot, c.churn_horizon_days).to_numpy()
         parts.append(rows)

@@ -52,6 +52,8 @@ def table_as_of(df: pd.DataFrame, table: str, as_of: pd.Timestamp) -> pd.DataFra
     return out
 
 
-def tables_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """Every table cut to `as_of` and with its categories normalised."""
-    return {name: normalise_categories(table_as_of(df, name, as_of), name) for name, df in tables.items()}
+def tables_as_of(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp,
+                 normalise: bool = True) -> dict[str, pd.DataFrame]:
+    """Every table cut to `as_of`, its categories normalised unless they already are."""
+    cut = {name: table_as_of(df, name, as_of) for name, df in tables.items()}
+    return {name: normalise_categories(df, name) for name, df in cut.items()} if normalise else cut
