@@ -136,7 +136,7 @@ def features(
 
 @app.command()
 def train(
-    task: Annotated[str, typer.Argument(help="win, amount, churn or all.")] = "all",
+    task: Annotated[str, typer.Argument(help="win, amount, churn, all (the three), or lead (lead exports).")] = "all",
     features_dir: Annotated[Path, typer.Option("--features", "-f", help="Feature folder from `cvre features`.")] = (
         Path("data/world/features")),
     trials: Annotated[int | None, typer.Option("--trials", help="Optuna trials (default: config).")] = None,
@@ -149,8 +149,8 @@ def train(
     from training.train import train_task
 
     tasks = TASKS if task == "all" else (task,)
-    if any(t not in TASKS for t in tasks):
-        raise _fail(f"unknown task {task!r}; expected win, amount, churn or all")
+    if any(t not in (*TASKS, "lead") for t in tasks):
+        raise _fail(f"unknown task {task!r}; expected win, amount, churn, all or lead")
     try:
         cfg = load_config(TrainingConfig, config, "training.yaml")
         if trials is not None:

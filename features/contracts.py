@@ -44,7 +44,7 @@ DEAL_CONTRACT: dict[str, Field] = {
     "close_date_pushes": _n(), "expected_close_missing": Field("flag"), "days_to_expected_close": _n(None),
     "close_date_overdue": Field("flag"),
     "owner_prior_deals": _n(), "owner_win_rate": _n(0, 1), "account_prior_deals": _n(), "account_win_rate": _n(0, 1),
-    "employees": _n(), "account_known": Field("flag"), "account_contacts": _n(),
+    "employees": _n(), "account_known": Field("flag"), "account_contacts": _n(), "list_price": _n(),
     **{c: Field("category") for c in DEAL_CATEGORIES},
 }
 for _w in (7, 30, 90):

@@ -64,6 +64,11 @@ def _context(tables: dict, opps: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFram
     for col in ("product", "business_type"):
         if col in opps.columns:
             out[col] = opps[col].to_numpy(dtype=object)
+    products = tables.get("products")
+    if products is not None and "product" in opps.columns and "list_price" in products.columns:
+        price = products.assign(key=products["product"].astype("string").str.strip().str.lower()
+                                .str.replace(r"\s+", " ", regex=True)).drop_duplicates("key").set_index("key")
+        out["list_price"] = opps["product"].astype("string").map(price["list_price"]).to_numpy(dtype=float)
     return out
 
 
@@ -82,7 +87,7 @@ def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cf
                                "snapshot_month": pd.to_datetime(cut["cutoff"]).dt.month.to_numpy(dtype=float)}))
     amount = opps["amount"] if "amount" in opps and "opportunities.amount" not in absent else None
     if amount is None:
-        warnings.append("amount absent: amount features skipped")
+        warnings.append("amount absent or revealing the outcome: amount features skipped")
     else:
         parts.append(pd.DataFrame({"amount": amount.to_numpy(dtype=float), "amount_missing": amount.isna().to_numpy()}))
     acts = _acts_for(tables, cut)

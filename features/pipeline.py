@@ -15,6 +15,7 @@ from features.clients import churn_labels, client_features
 from features.config import FeatureConfig
 from features.contracts import CLIENT_CONTRACT, DEAL_CONTRACT, check_contract, model_features
 from features.deal_table import build_deal_features
+from features.leads import lead_contract, lead_table
 from features.snapshot import normalise_categories, tables_as_of
 from features.splits import SPLITS, split_by_time
 
@@ -33,6 +34,8 @@ class FeatureRun:
     as_of: pd.Timestamp
     rows: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    lead_features: list[str] = field(default_factory=list)
+    lead_categories: list[str] = field(default_factory=list)
 
 
 def resolve_tables_dir(data: Path) -> Path:
@@ -49,14 +52,26 @@ def resolve_as_of(data: Path, cfg: FeatureConfig, override: str | None) -> pd.Ti
     manifest = Path(data) / "manifest.json"
     if manifest.exists():
         return pd.Timestamp(json.loads(manifest.read_text())["as_of"])
-    opps = read_table(resolve_tables_dir(data), "opportunities")
-    latest = max(opps[c].max() for c in ("created_at", "closed_at") if c in opps.columns)
-    return pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)
+    tables_dir = resolve_tables_dir(data)
+    latest = []
+    for table, columns in (("opportunities", ("created_at", "closed_at")), ("leads", ("created_at",)),
+                           ("transactions", ("occurred_at",))):
+        path = tables_dir / f"{table}.parquet"
+        if path.exists():
+            frame = pd.read_parquet(path)
+            latest += [frame[c].max() for c in columns if c in frame.columns and frame[c].notna().any()]
+    if not latest:  # an export without any dates (e.g. a lead snapshot): it is as of today
+        return pd.Timestamp.today().normalize()
+    return pd.Timestamp(max(latest)).normalize() + pd.Timedelta(days=1)
 
 
-def _absent_fields(tables_dir: Path) -> set[str]:
+def _unusable_fields(tables_dir: Path) -> set[str]:
+    """Fields an import declared absent, or known to reveal the outcome: no feature is built from them."""
     report = tables_dir / "import_report.json"
-    return set(json.loads(report.read_text()).get("absent_fields", [])) if report.exists() else set()
+    if not report.exists():
+        return set()
+    data = json.loads(report.read_text())
+    return set(data.get("absent_fields", [])) | set(data.get("outcome_leaks", []))
 
 
 def _write(df: pd.DataFrame, out: Path, name: str, run: FeatureRun) -> None:
@@ -92,7 +107,7 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     truth_dir = data / TRUTH_DIR
 
     if "opportunities" in tables:
-        deals, warnings = build_deal_features(tables, as_of, cfg.deals, _absent_fields(tables_dir))
+        deals, warnings = build_deal_features(tables, as_of, cfg.deals, _unusable_fields(tables_dir))
         run.warnings += warnings
         deals["is_open"] = deals["is_open"].astype(bool)
         _write_splits(deals, DEAL_CONTRACT, "won", "cutoff", "deals", out, run, cfg)
@@ -103,6 +118,20 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
             _write(truth[truth["opportunity_id"].isin(deals["opportunity_id"])], out, "deals_truth", run)
     else:
         run.warnings.append("opportunities absent: deal features skipped")
+
+    leads = tables.get("leads")
+    if leads is not None and "converted" in leads.columns and leads["converted"].notna().any():
+        extra_path = tables_dir / "leads_extra.parquet"
+        extra = pd.read_parquet(extra_path) if extra_path.exists() else None
+        lead_rows = lead_table(leads, extra, as_of)
+        contract = lead_contract(lead_rows)
+        time_col = "created_at" if "created_at" in lead_rows.columns else "order"
+        _write_splits(lead_rows, contract, "converted", time_col, "leads", out, run, cfg)
+        lead_feature_names, lead_categories = model_features(contract, "converted")
+        run.lead_features = [c for c in lead_feature_names if c in lead_rows.columns and c != "order"]
+        run.lead_categories = [c for c in lead_categories if c in lead_rows.columns]
+        if time_col == "order":
+            run.warnings.append("leads have no dates: splits follow the export's row order")
 
     if "transactions" in tables:
         clients = _client_tables(client_raw, tables, as_of, cfg)
@@ -129,6 +158,7 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     write_json({"as_of": as_of, "source": str(tables_dir), "rows": run.rows, "warnings": run.warnings,
                 "deal_features": deal_features, "deal_categories": deal_categories,
                 "client_features": client_features_, "client_categories": client_categories,
+                "lead_features": run.lead_features, "lead_categories": run.lead_categories,
                 "config": cfg.model_dump(mode="json")}, out / "feature_manifest.json")
     return run
 

@@ -124,6 +124,10 @@ class ImportMapping(StrictModel):
     tables: dict[str, TableMapping] = Field(min_length=1)
     absent_tables: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="caveats copied into the report")
+    outcome_leaks: list[str] = Field(
+        default_factory=list,
+        description="table.column fields known only at or after the close: never model features (e.g. Maven "
+                    "close_value)")
 
 
 def _as_text(value: object) -> object:

@@ -27,6 +27,7 @@ class ImportReport(BaseModel):
     absent_fields: list[str] = Field(default_factory=list)
     skipped_features: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="caveats from the mapping")
+    outcome_leaks: list[str] = Field(default_factory=list, description="fields that reveal the outcome")
 
     @property
     def rows_rejected(self) -> int:

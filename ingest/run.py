@@ -48,6 +48,7 @@ def run_import(source: Path, mapping_path: Path, out: Path) -> ImportReport:
         absent_fields=absent,
         skipped_features=absent_field_warnings(absent),
         notes=mapping.notes,
+        outcome_leaks=mapping.outcome_leaks,
     )
     write_json(report.to_dict(), out / REPORT_FILE)
     return report

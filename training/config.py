@@ -8,8 +8,8 @@ from pydantic import Field
 
 from core.config import StrictModel
 
-Task = Literal["win", "amount", "churn"]
-TASKS: tuple[Task, ...] = ("win", "amount", "churn")
+Task = Literal["win", "amount", "churn", "lead"]
+TASKS: tuple[Task, ...] = ("win", "amount", "churn")  # `all`; `lead` trains on lead exports on request
 
 
 class SearchSpace(StrictModel):
@@ -48,7 +48,7 @@ class TrackingConfig(StrictModel):
 
 
 class RegistryConfig(StrictModel):
-    names: dict[str, str] = {"win": "cvre-win", "amount": "cvre-amount", "churn": "cvre-churn"}
+    names: dict[str, str] = {"win": "cvre-win", "amount": "cvre-amount", "churn": "cvre-churn", "lead": "cvre-lead"}
     tolerance: float = Field(0.002, ge=0, description="champion metric the challenger may lose and still win")
 
 
@@ -61,3 +61,4 @@ class TrainingConfig(StrictModel):
     win: TaskConfig = TaskConfig()
     amount: TaskConfig = TaskConfig()
     churn: TaskConfig = TaskConfig(min_positive=100, min_negative=100)
+    lead: TaskConfig = TaskConfig()

@@ -14,6 +14,9 @@ from training.config import Task
 
 SPLITS = ("train", "valid", "test")
 AMOUNT_LEAKS = ("amount", "amount_missing")  # the amount model must not see its own target
+# task -> (table prefix, label, time column, manifest feature group)
+TABLES = {"win": ("deals", "won", "cutoff", "deal"), "amount": ("deals", "won", "cutoff", "deal"),
+          "churn": ("clients", "churned", "snapshot", "client"), "lead": ("leads", "converted", "created_at", "lead")}
 
 
 class NotEnoughData(ValueError):
@@ -58,7 +61,7 @@ def _fingerprint(frames: dict[str, pd.DataFrame], time_col: str) -> dict:
 def load_task(features_dir: Path, task: Task) -> TaskData:
     features_dir = Path(features_dir)
     manifest = json.loads((features_dir / "feature_manifest.json").read_text())
-    prefix, label, time_col = ("clients", "churned", "snapshot") if task == "churn" else ("deals", "won", "cutoff")
+    prefix, label, time_col, group = TABLES[task]
     frames = {}
     for split in SPLITS:
         path = features_dir / f"{prefix}_{split}.parquet"
@@ -68,9 +71,10 @@ def load_task(features_dir: Path, task: Task) -> TaskData:
     if task == "amount":
         label = "amount"
         frames = {s: f[f["amount"].notna() & (f["amount"] > 0)] for s, f in frames.items()}
-    key_cols = ["account_id", "snapshot"] if task == "churn" else ["opportunity_id"]
-    names = manifest["client_features" if task == "churn" else "deal_features"]
-    cats = manifest["client_categories" if task == "churn" else "deal_categories"]
+    key_cols = {"churn": ["account_id", "snapshot"], "lead": ["lead_id"]}.get(task, ["opportunity_id"])
+    names, cats = manifest[f"{group}_features"], manifest[f"{group}_categories"]
+    if task == "lead" and time_col not in frames["train"].columns:
+        time_col = "order"
     train = frames["train"]
     features = [c for c in names if c in train.columns and train[c].notna().any() and c not in
                 (AMOUNT_LEAKS if task == "amount" else ())]
@@ -88,6 +92,8 @@ def load_task(features_dir: Path, task: Task) -> TaskData:
 
 
 def _truth(features_dir: Path, task: Task, keys: pd.DataFrame) -> np.ndarray | None:
+    if task == "lead":
+        return None
     if task == "churn":
         path = features_dir / "clients_truth.parquet"
         if not path.exists():

@@ -27,7 +27,7 @@ from training.tracking import git_commit
 from training.tuning import base_params, fit_booster, tune
 
 log = logging.getLogger(__name__)
-PRIMARY = {"win": ("auc", True), "churn": ("auc", True), "amount": ("rmse", False)}
+PRIMARY = {"win": ("auc", True), "churn": ("auc", True), "lead": ("auc", True), "amount": ("rmse", False)}
 
 
 @dataclass
@@ -148,11 +148,13 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
 def _promote(client, name, version, data: TaskData, metrics, task, task_cfg: TaskConfig, cfg) -> Decision:
     key, higher = PRIMARY[task]
     value = metrics[key]
-    baseline_key = "baseline_linear_rmse" if task == "amount" else "baseline_linear_auc"
+    baselines = {k: v for k, v in metrics.items() if k.startswith("baseline_") and k.endswith(f"_{key}")}
+    best_key = (max if higher else min)(baselines, key=baselines.get)
+    best = baselines[best_key]
     margin = task_cfg.baseline_margin
-    beats = (value >= metrics[baseline_key] + margin) if higher else (value <= metrics[baseline_key] * (1 - margin))
+    beats = (value >= best + margin) if higher else (value <= best * (1 - margin))
     if not beats:
-        reason = (f"does NOT beat its linear baseline: {key} {value:.4f} vs baseline {metrics[baseline_key]:.4f} "
+        reason = (f"does NOT beat its best baseline ({best_key}): {key} {value:.4f} vs {best:.4f} "
                   f"(margin {margin}); not promoted")
         log.warning("%s v%s %s", name, version, reason)
         return Decision(False, reason)

@@ -13,7 +13,7 @@ from training.config import Task, TaskConfig, TrainingConfig
 from training.data import TaskData
 
 log = logging.getLogger(__name__)
-METRIC = {"win": "binary_logloss", "churn": "binary_logloss", "amount": "rmse"}
+METRIC = {"win": "binary_logloss", "churn": "binary_logloss", "lead": "binary_logloss", "amount": "rmse"}
 
 
 def base_params(task: Task, cfg: TrainingConfig) -> dict:
