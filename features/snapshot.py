@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from core.schema import TABLES
@@ -27,9 +28,16 @@ def normalise_categories(df: pd.DataFrame, table: str) -> pd.DataFrame:
     out = df.copy()
     for col in spec.columns:
         if col.kind == "category" and col.allowed is None and col.name in out.columns:
-            out[col.name] = out[col.name].astype("string").str.strip().str.lower().str.replace(r"\s+", " ",
-                                                                                               regex=True)
+            out[col.name] = clean_labels(out[col.name])
     return out
+
+
+def clean_labels(values: pd.Series) -> pd.Series:
+    """Trim, lower-case and collapse spaces, computed once per distinct value (millions of rows, few labels)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    cleaned = pd.Series(uniques, dtype="string").str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
+    labels = np.append(cleaned.to_numpy(dtype=object), None)
+    return pd.Series(labels[codes], index=values.index, dtype="string")
 
 
 def table_as_of(df: pd.DataFrame, table: str, as_of: pd.Timestamp) -> pd.DataFrame:
