@@ -27,6 +27,7 @@ class CvreModel(mlflow.pyfunc.PythonModel):
         self.booster = lgb.Booster(model_file=a["booster"])
         self.calibrator = joblib.load(a["calibrator"]) if "calibrator" in a else None
         self.quantiles = [lgb.Booster(model_file=a[k]) for k in ("q_low", "q_high") if k in a]
+        self.reference = {k.removeprefix("ref_"): pd.read_parquet(v) for k, v in a.items() if k.startswith("ref_")}
 
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
         return prepare_frame(frame, self.spec["features"], self.spec["categories"])

@@ -22,6 +22,7 @@ from training.config import Task, TaskConfig, TrainingConfig
 from training.data import NotEnoughData, TaskData, load_task
 from training.metrics import binary_metrics, regression_metrics
 from training.model import CvreModel, save_artifacts
+from training.reference import reference_tables, save_reference
 from training.registry import CHALLENGER, CHAMPION, Decision, alias_version, gate, set_champion
 from training.tracking import git_commit
 from training.tuning import base_params, fit_booster, tune
@@ -136,6 +137,8 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
         mlflow.lightgbm.log_model(booster, name="lightgbm", signature=signature)
         artifacts = save_artifacts(folder / "model", task, data.features, data.categories, booster, calibrator,
                                    quantiles)
+        if task in ("win", "amount"):
+            artifacts |= save_reference(reference_tables(features_dir), folder / "model")
         info = mlflow.pyfunc.log_model(name="model", python_model=CvreModel(), artifacts=artifacts,
                                        input_example=data.raw_example, registered_model_name=name)
         version = str(info.registered_model_version)

@@ -1,0 +1,143 @@
+"""Score deals: features from the training code, calibrated win probability, amount, EV, reasons, warnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from core.rules import BehaviourRules
+from features.config import DealFeatureConfig
+from features.deal_table import build_deal_features
+from features.snapshot import tables_as_of
+from serving.payload import deal_tables
+from serving.schemas import BehaviourWarning, DealIn, DealScore, Reason
+from training.metrics import grade
+
+READABLE = {
+    "days_in_stage": "days in current stage", "max_days_in_stage": "longest stay in a stage",
+    "days_since_last_activity": "days since the last activity", "activities_per_30d": "activities per 30 days",
+    "activities_total": "activities logged", "no_activity": "no activity at all",
+    "moves_without_activity": "stage moves without logged activity", "lead_response_hours": "lead response time (h)",
+    "slow_lead_response": "lead answered after 48 h", "owner_win_rate": "owner's win rate",
+    "account_win_rate": "account's win rate", "amount": "amount (EUR)", "logged_share": "share of activities logged",
+    "longest_gap_days": "longest gap between activities (days)", "close_date_pushes": "close-date pushes",
+    "days_to_expected_close": "days to the expected close date", "age_days": "deal age (days)",
+}
+
+
+@dataclass
+class DealModels:
+    """The champion models the service scores with (their python models) and their versions."""
+
+    win: object
+    amount: object | None
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def reference(self) -> dict[str, pd.DataFrame]:
+        return getattr(self.win, "reference", {})
+
+
+def deal_feature_rows(deals: list[DealIn], reference: dict[str, pd.DataFrame], as_of: pd.Timestamp,
+                      cfg: DealFeatureConfig) -> pd.DataFrame:
+    """The request's deals with the same features training used, history from the model's snapshot."""
+    request = deal_tables(deals)
+    tables = {**reference}
+    for name, frame in request.items():
+        tables[name] = pd.concat([reference[name], frame], ignore_index=True) if name in reference else frame
+    features, _ = build_deal_features(tables_as_of(tables, as_of), as_of, cfg)
+    ids = [d.opportunity_id for d in deals]
+    return features.set_index("opportunity_id").loc[ids].reset_index()
+
+
+def _points(contrib: np.ndarray) -> np.ndarray:
+    """Each feature's contribution in probability points: p(all) - p(all but this feature)."""
+    total = contrib.sum(axis=1, keepdims=True)
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    return (sig(total) - sig(total - contrib)) * 100.0
+
+
+def _format(name: str, value) -> str:
+    label = READABLE.get(name, name.replace("_", " "))
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return f"{label}: missing"
+    if isinstance(value, bool | np.bool_):
+        return label if value else f"not {label}"
+    if isinstance(value, float | np.floating):
+        value = f"{value:,.0f}" if abs(value) >= 10 or float(value).is_integer() else f"{value:.2f}"
+    return f"{label}: {value}"
+
+
+def reasons(win_model, X: pd.DataFrame, rows: pd.DataFrame, top: int = 3) -> list[tuple[list[Reason], list[Reason]]]:
+    contrib = win_model.booster.predict(X, pred_contrib=True)[:, :-1]
+    points = _points(contrib)
+    names = list(X.columns)
+    out = []
+    for i in range(len(X)):
+        order = np.argsort(points[i])
+        up = [Reason(feature=names[j], text=f"{_format(names[j], rows.iloc[i][names[j]])}: +{points[i, j]:.0f} pts",
+                     points=round(float(points[i, j]), 2)) for j in order[::-1][:top] if points[i, j] > 0.05]
+        down = [Reason(feature=names[j], text=f"{_format(names[j], rows.iloc[i][names[j]])}: {points[i, j]:.0f} pts",
+                       points=round(float(points[i, j]), 2)) for j in order[:top] if points[i, j] < -0.05]
+        out.append((up, down))
+    return out
+
+
+def behaviour_warnings(row: pd.Series, ev: float, rules: BehaviourRules) -> list[BehaviourWarning]:
+    flags = {
+        "stalled": (row.get("days_in_stage", 0) or 0) > rules.stall_days,
+        "no_activity": bool(row.get("no_activity", False)),
+        "slow_response": bool(row.get("slow_lead_response", False)),
+        "stage_jump": (row.get("moves_without_activity", 0) or 0) > 0,
+        "overdue_close_date": bool(row.get("close_date_overdue", False)),
+        "missing_amount": bool(row.get("amount_missing", False)),
+    }
+    texts = {
+        "stalled": f"stalled {row.get('days_in_stage', 0):.0f} days in {row.get('current_stage')}",
+        "no_activity": "no logged activity on this deal",
+        "slow_response": f"lead first answered after {row.get('lead_response_hours', 0):.0f} h",
+        "stage_jump": f"{row.get('moves_without_activity', 0):.0f} stage move(s) without logged activity",
+        "overdue_close_date": f"expected close date passed {-row.get('days_to_expected_close', 0):.0f} days ago",
+        "missing_amount": "no amount: the expected amount comes from the model",
+    }
+    return [BehaviourWarning(behaviour=k, text=texts[k], euros_at_stake=round(ev * rules.haircuts.get(k, 0.0), 2))
+            for k, on in flags.items() if on]
+
+
+def score_deal_rows(rows: pd.DataFrame, models: DealModels, rules: BehaviourRules) -> list[DealScore]:
+    win = models.win
+    X = win.features(rows)
+    prob = win.predict(None, rows)["probability"].to_numpy()
+    if models.amount is not None:
+        amounts = models.amount.predict(None, rows)
+        predicted = amounts["amount"].to_numpy()
+        p10, p90 = amounts.get("amount_p10"), amounts.get("amount_p90")
+    else:
+        predicted, p10, p90 = np.full(len(rows), np.nan), None, None
+    given = rows["amount"].to_numpy(dtype=float) if "amount" in rows else np.full(len(rows), np.nan)
+    expected_amount = np.where(np.isnan(given), predicted, given)
+    ev = prob * np.nan_to_num(expected_amount)
+    why = reasons(win, X, rows)
+    return [
+        DealScore(
+            opportunity_id=str(rows["opportunity_id"].iloc[i]),
+            win_probability=round(float(prob[i]), 6),
+            grade=str(grade(prob[i:i + 1])[0]),
+            expected_amount=round(float(np.nan_to_num(expected_amount[i])), 2),
+            amount_p10=None if p10 is None else round(float(p10.iloc[i]), 2),
+            amount_p90=None if p90 is None else round(float(p90.iloc[i]), 2),
+            expected_value=round(float(ev[i]), 2),
+            reasons_up=why[i][0], reasons_down=why[i][1],
+            warnings=behaviour_warnings(rows.iloc[i], float(ev[i]), rules),
+            model_versions=models.versions,
+        )
+        for i in range(len(rows))
+    ]
+
+
+def score_deals(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, cfg: DealFeatureConfig,
+                rules: BehaviourRules) -> list[DealScore]:
+    rows = deal_feature_rows(deals, models.reference, as_of, cfg)
+    return score_deal_rows(rows, models, rules)

@@ -1,0 +1,49 @@
+"""Reference tables logged inside each deal model: the history its features need at scoring time.
+
+Owner and account win rates, account context and contact coverage are computed from these tables, so
+the scoring API builds features from exactly the training snapshot, never a newer one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from core.io import read_table
+from features.snapshot import tables_as_of
+
+REFERENCE_TABLES = ("opportunities", "accounts", "contacts", "products", "reps")
+REFERENCE_COLUMNS = {
+    "opportunities": ["opportunity_id", "account_id", "owner_id", "product", "outcome", "stage", "created_at",
+                      "closed_at"],
+    "contacts": ["contact_id", "account_id", "created_at"],
+}
+
+
+def reference_tables(features_dir: Path) -> dict[str, pd.DataFrame]:
+    """Closed deals and static entities as of the training snapshot (empty when the source is gone)."""
+    manifest = json.loads((Path(features_dir) / "feature_manifest.json").read_text())
+    source, as_of = Path(manifest["source"]), pd.Timestamp(manifest["as_of"])
+    tables = {}
+    for name in REFERENCE_TABLES:
+        if (source / f"{name}.parquet").exists():
+            frame = read_table(source, name)
+            wanted = [c for c in REFERENCE_COLUMNS.get(name, frame.columns) if c in frame.columns]
+            tables[name] = frame[wanted]
+    tables = tables_as_of(tables, as_of)
+    if "opportunities" in tables:
+        opps = tables["opportunities"]
+        tables["opportunities"] = opps[opps["outcome"].isin(["won", "lost"])]
+    return tables
+
+
+def save_reference(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, frame in tables.items():
+        path = folder / f"ref_{name}.parquet"
+        frame.to_parquet(path, index=False)
+        paths[f"ref_{name}"] = str(path)
+    return paths
