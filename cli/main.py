@@ -178,6 +178,26 @@ def _print_result(result) -> None:
     console.print(f"  [{style}]{status}[/]: {result.decision.reason}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless behind a proxy.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the HTTP API.")] = 3000,
+    config: ConfigOption = None,
+) -> None:
+    """Start the BentoML scoring API on the champion models of the MLflow registry."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    if config is not None:
+        env["CVRE_SERVING_CONFIG"] = str(config.resolve())
+    bentoml = Path(sys.executable).parent / "bentoml"
+    console.print(f"scoring API on http://{host}:{port} (docs at /docs; Ctrl-C to stop)")
+    raise typer.Exit(subprocess.call([str(bentoml), "serve", "serving.service:CvreScoring", "--host", host,
+                                      "--port", str(port)], cwd=Path(__file__).resolve().parent.parent, env=env))
+
+
 models_app = typer.Typer(help="List, promote and roll back registered models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
