@@ -116,8 +116,13 @@ def _engagement(tables, snapshot) -> pd.DataFrame:
     messages, contacts = tables.get("messages"), tables.get("contacts")
     if messages is None or contacts is None:
         return pd.DataFrame()
-    m = messages.merge(contacts[["contact_id", "account_id"]], on="contact_id", how="inner")
+    m = messages if "account_id" in messages.columns else with_account(messages, contacts)
     m = m.assign(read=m["read_at"].notna().astype(float), replied=m["replied_at"].notna().astype(float))
     g = m.groupby("account_id", observed=True)
     return pd.DataFrame({"messages_received": g.size(), "message_read_rate": g["read"].mean(),
                          "message_reply_rate": g["replied"].mean()})
+
+
+def with_account(messages: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """Messages with their contact's account (done once before the churn snapshots, not at each)."""
+    return messages.merge(contacts[["contact_id", "account_id"]], on="contact_id", how="inner")

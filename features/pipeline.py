@@ -11,7 +11,7 @@ import pandas as pd
 
 from core.io import EXPORT_DIR, TRUTH_DIR, read_table, read_tables, write_json
 from features.campaigns import campaign_funnel, compare_by, contact_engagement
-from features.clients import churn_labels, client_features
+from features.clients import churn_labels, client_features, with_account
 from features.config import FeatureConfig
 from features.contracts import CLIENT_CONTRACT, DEAL_CONTRACT, check_contract, model_features
 from features.deal_table import build_deal_features
@@ -103,6 +103,8 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     raw = {name: normalise_categories(df, name) for name, df in raw.items()}  # once: it does not depend on time
     tables = tables_as_of(raw, as_of, normalise=False)
     client_raw = {name: raw[name] for name in CLIENT_TABLES if name in raw}
+    if "messages" in client_raw and "contacts" in client_raw:
+        client_raw["messages"] = with_account(client_raw["messages"], client_raw["contacts"])
     del raw  # the deal-side tables are only needed as of the snapshot
     truth_dir = data / TRUTH_DIR
 
