@@ -59,6 +59,26 @@ def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | 
     console.print(f"Export: {out / EXPORT_DIR}  truth: {out / TRUTH_DIR}  features: {run.out}")
     if train:
         _train_models(run.out, console)
+    _leakage(out, console)
+
+
+def _leakage(world: Path, console: Console) -> None:
+    """Seed 000's headline on the open pipeline, with the champion win model when there is one."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from analytics.config import LeakageConfig
+    from analytics.report import print_headline
+    from analytics.run import run_leakage
+
+    cfg = load_config(LeakageConfig, None, "leakage.yaml")
+    try:
+        MlflowClient().get_model_version_by_alias("cvre-win", "champion")
+    except MlflowException:
+        console.print("[yellow]no cvre-win champion: the headline uses the simulator's true probabilities[/]")
+        cfg.probability = "truth"
+    console.rule("revenue leakage (cvre leakage)")
+    print_headline(run_leakage(world, cfg), console)
 
 
 def _train_models(features_dir: Path, console: Console) -> None:

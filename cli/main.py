@@ -198,6 +198,41 @@ def serve(
                                       "--port", str(port)], cwd=Path(__file__).resolve().parent.parent, env=env))
 
 
+@app.command()
+def leakage(
+    data: Annotated[Path, typer.Option("--data", "-d", help="World folder (with export/) or import folder.")] = (
+        Path("data/world")),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Snapshot YYYY-MM-DD (default: the data's).")] = None,
+    scope: Annotated[str | None, typer.Option(help="open (pipeline) or all deals (default: config).")] = None,
+    probability: Annotated[str | None, typer.Option(help="model (champion cvre-win) or truth (simulated).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA/leakage).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Expected value, leaked and recoverable euros per behaviour, scenario and segment (seed 000's rules)."""
+    from analytics.config import LeakageConfig
+    from analytics.report import log_leakage_run, print_headline
+
+    try:
+        cfg = load_config(LeakageConfig, config, "leakage.yaml")
+        if scope:
+            cfg.scope = scope
+        if probability:
+            cfg.probability = probability
+    except (ConfigError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    from analytics.run import run_leakage
+    from training.config import TrainingConfig
+    from training.tracking import setup_tracking
+
+    setup_tracking(load_config(TrainingConfig, None, "training.yaml").tracking)
+    try:
+        result = run_leakage(data, cfg, as_of, out)
+    except Exception as exc:  # a missing champion or table is a user-facing error, not a traceback
+        raise _fail(f"{type(exc).__name__}: {exc}") from None
+    print_headline(result, console)
+    log_leakage_run(result)
+
+
 models_app = typer.Typer(help="List, promote and roll back registered models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 

@@ -1,0 +1,1 @@
+"""Decision analytics: expected value, revenue leakage, governance scenarios and trust, in euros."""
