@@ -21,7 +21,8 @@ def print_headline(run: LeakageRun, console: Console) -> None:
     if "truth_recovered_ev" in run.scenarios:
         columns += ["truth_recovered_ev", "rule_error_vs_truth"]
     headers = {"scenario": "scenario", "recovered_ev": "recovered", "share_of_leakage": "of leakage",
-               "share_of_ev": "of EV", "roi": "ROI", "truth_recovered_ev": "truth", "rule_error_vs_truth": "rule vs truth"}
+               "share_of_ev": "of EV", "roi": "ROI", "truth_recovered_ev": "truth",
+               "rule_error_vs_truth": "rule vs truth"}
     for col in columns:
         table.add_column(headers[col], justify="left" if col == "scenario" else "right")
     for _, row in run.scenarios.iterrows():
