@@ -9,6 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from cli.tables import rows_table
 from core.config import load_config
 from core.io import EXPORT_DIR, TRUTH_DIR, read_tables
 from features.config import FeatureConfig
@@ -27,12 +28,7 @@ def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | 
     cfg.deals, cfg.seed = deals, seed
     console.rule(f"1/3 simulate a CRM world: {deals:,} deals, seed {seed}")
     world = simulate_world(cfg, out)
-    counts = Table(title=f"Entities ({world.seconds:.1f}s)")
-    counts.add_column("table")
-    counts.add_column("rows", justify="right")
-    for name, n in world.rows.items():
-        counts.add_row(name, f"{n:,}")
-    console.print(counts)
+    console.print(rows_table(f"Entities ({world.seconds:.1f}s)", world.rows))
 
     as_of = pd.Timestamp(cfg.world.as_of)
     found = find_defects(read_tables(out / EXPORT_DIR), as_of)
@@ -46,12 +42,7 @@ def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | 
 
     console.rule("2/3 build point-in-time features")
     run = build_features(out, load_config(FeatureConfig, None, "features.yaml"))
-    tables = Table(title=f"Feature tables as of {run.as_of.date()} in {run.out}")
-    tables.add_column("table")
-    tables.add_column("rows", justify="right")
-    for name, n in run.rows.items():
-        tables.add_row(name, f"{n:,}")
-    console.print(tables)
+    console.print(rows_table(f"Feature tables as of {run.as_of.date()} in {run.out}", run.rows))
     open_block = world.policy_recovery["open_pipeline"]
     console.print(f"Open pipeline: {open_block['deals']:,} deals, true EV {open_block['ev']:,.0f} EUR, "
                   f"value at risk from behaviour {open_block['value_at_risk_share']:.1%} "

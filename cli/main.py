@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.tables import rows_table
 from core.config import ConfigError, load_config
 
 app = typer.Typer(help="CRM Value Realisation Engine: revenue leakage from CRM behaviour, in euros.",
@@ -23,15 +24,6 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML 
 def _fail(message: str) -> typer.Exit:
     console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code=2)
-
-
-def _rows_table(title: str, rows: dict[str, int]) -> Table:
-    table = Table(title=title)
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, count in rows.items():
-        table.add_row(name, f"{count:,}")
-    return table
 
 
 @app.callback()
@@ -70,7 +62,7 @@ def simulate(
     if unknown:
         raise _fail(f"--policy: unknown {unknown}; expected one of {', '.join(POLICIES)}")
     summary = simulate_world(cfg, out, chosen, progress=progress)
-    console.print(_rows_table(f"Simulated world ({cfg.deals:,} deals, seed {cfg.seed}) in {summary.seconds:.1f}s",
+    console.print(rows_table(f"Simulated world ({cfg.deals:,} deals, seed {cfg.seed}) in {summary.seconds:.1f}s",
                               summary.rows))
     console.print(f"defects injected: {summary.defects}")
     _print_policy_truth(summary.policy_recovery)
@@ -128,7 +120,7 @@ def features(
         run = build_features(data, cfg, as_of, out)
     except (ConfigError, ContractError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    console.print(_rows_table(f"Feature tables as of {run.as_of.date()}", run.rows))
+    console.print(rows_table(f"Feature tables as of {run.as_of.date()}", run.rows))
     for warning in run.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print(f"written to {run.out}")
