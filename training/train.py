@@ -132,9 +132,11 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
             mlflow.log_artifact(str(path), "plots")
 
         example = data.X["train"].head(5)
-        # signature only: an input example round-trips categories as strings and fails LightGBM's check
+        # MLflow's serving-input check sends the example through JSON, turning categories into strings that
+        # the raw booster rejects; the example itself is the training frame. The pyfunc `model` is what serves.
         signature = infer_signature(example, booster.predict(example))
-        mlflow.lightgbm.log_model(booster, name="lightgbm", signature=signature)
+        mlflow.lightgbm.log_model(booster, name="lightgbm", signature=signature, input_example=example,
+                                  validate_serving_input=False)
         artifacts = save_artifacts(folder / "model", task, data.features, data.categories, booster, calibrator,
                                    quantiles)
         if task in ("win", "amount"):

@@ -62,6 +62,9 @@ def test_run_logs_trials_metrics_artifacts_and_registers(trained):
             "shap_summary.png", "optuna_history.png"} <= plots
     assert alias_version(client, "cvre-win", CHAMPION) == result.version
     assert 0.5 < run.data.metrics["test_auc"] <= 1.0
+    native = mlflow.models.get_model_info(f"runs:/{result.run_id}/lightgbm")
+    assert native.signature is not None and native.saved_input_example_info is not None
+    assert mlflow.lightgbm.load_model(f"runs:/{result.run_id}/lightgbm").num_trees() > 0
 
 
 def test_registered_model_scores_strings_and_unseen_categories(trained, features_dir):
