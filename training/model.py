@@ -17,6 +17,14 @@ import pandas as pd
 
 from training.data import prepare_frame
 
+TIE_BREAK = 1e-6
+
+
+def calibrated(calibrator, raw: np.ndarray) -> np.ndarray:
+    """Calibrated probability; isotonic steps are tied-broken by the raw score so ranking (AUC) is kept."""
+    raw = np.asarray(raw, dtype=float)
+    return np.clip(calibrator.predict(raw) + TIE_BREAK * (raw - 0.5), 0.0, 1.0)
+
 
 class CvreModel(mlflow.pyfunc.PythonModel):
     """Predicts a calibrated probability (win, churn) or an amount with p10/p90 (amount)."""
@@ -41,8 +49,8 @@ class CvreModel(mlflow.pyfunc.PythonModel):
                 low, high = (q.predict(X) for q in self.quantiles)
                 out["amount_p10"], out["amount_p90"] = np.minimum(low, raw), np.maximum(high, raw)
             return out
-        prob = self.calibrator.predict(raw) if self.calibrator is not None else raw
-        return pd.DataFrame({"probability": np.clip(prob, 0.0, 1.0)})
+        prob = calibrated(self.calibrator, raw) if self.calibrator is not None else np.clip(raw, 0.0, 1.0)
+        return pd.DataFrame({"probability": prob})
 
 
 def save_artifacts(folder: Path, task: str, features: list[str], categories: dict, booster: lgb.Booster,

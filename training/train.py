@@ -21,7 +21,7 @@ from training.baselines import baseline_metrics, bayes_metrics
 from training.config import Task, TaskConfig, TrainingConfig
 from training.data import NotEnoughData, TaskData, load_task
 from training.metrics import binary_metrics, regression_metrics
-from training.model import CvreModel, save_artifacts
+from training.model import CvreModel, calibrated, save_artifacts
 from training.reference import reference_tables, save_reference
 from training.registry import CHALLENGER, CHAMPION, Decision, alias_version, gate, set_champion
 from training.tracking import git_commit
@@ -90,7 +90,7 @@ def _evaluate(data: TaskData, booster: lgb.Booster, task_cfg: TaskConfig, cfg: T
     raw_valid = booster.predict(data.X["valid"])
     calibrator = (IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1) if task_cfg.calibration == "isotonic"
                   else PlattCalibrator(cfg.seed)).fit(raw_valid, data.y["valid"])
-    prob = np.clip(calibrator.predict(booster.predict(X_test)), 0, 1)
+    prob = calibrated(calibrator, booster.predict(X_test))
     return binary_metrics(y_test, prob), prob, calibrator, []
 
 
