@@ -35,7 +35,9 @@ class TaskConfig(StrictModel):
     min_positive: int = Field(200, ge=1, description="minimum labelled wins/churners (Salesforce asks 200)")
     min_negative: int = Field(200, ge=1)
     min_rows: int = Field(400, ge=10, description="amount model: minimum deals with an amount")
-    baseline_margin: float = Field(0.01, ge=-1, description="metric the model must beat its linear baseline by")
+    baseline_margin: float = Field(0.005, ge=-1, description="relative gain over the best baseline's log loss "
+                                   "(RMSE for amount) the model must show")
+    auc_tolerance: float = Field(0.005, ge=0, description="AUC the model may trail the best baseline by")
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"
     objectives: list[Literal["l2", "huber", "gamma", "tweedie"]] = ["l2", "huber", "gamma"]
     quantiles: tuple[float, float] = (0.1, 0.9)

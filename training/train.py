@@ -150,17 +150,33 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
         return TrainResult(task, parent.info.run_id, metrics, version, decision, params)
 
 
+def _best(metrics: dict, metric: str, higher: bool) -> tuple[str, float]:
+    found = {k: v for k, v in metrics.items() if k.startswith("baseline_") and k.endswith(f"_{metric}")}
+    key = (max if higher else min)(found, key=found.get)
+    return key, found[key]
+
+
+def beats_baselines(metrics: dict, task: Task, task_cfg: TaskConfig) -> tuple[bool, str]:
+    """A probability must beat the best baseline's log loss (a proper score: ranking and calibration) by the
+    margin without trailing its AUC by more than the tolerance; an amount must beat the best RMSE."""
+    margin = task_cfg.baseline_margin
+    if task == "amount":
+        key, best = _best(metrics, "rmse", higher=False)
+        ok = metrics["rmse"] <= best * (1 - margin)
+        return ok, f"rmse {metrics['rmse']:.4f} vs {key} {best:.4f} (margin {margin:.1%})"
+    loss_key, best_loss = _best(metrics, "log_loss", higher=False)
+    auc_key, best_auc = _best(metrics, "auc", higher=True)
+    ok = metrics["log_loss"] <= best_loss * (1 - margin) and metrics["auc"] >= best_auc - task_cfg.auc_tolerance
+    return ok, (f"log loss {metrics['log_loss']:.4f} vs {loss_key} {best_loss:.4f} (margin {margin:.1%}), "
+                f"auc {metrics['auc']:.4f} vs {auc_key} {best_auc:.4f} (tolerance {task_cfg.auc_tolerance})")
+
+
 def _promote(client, name, version, data: TaskData, metrics, task, task_cfg: TaskConfig, cfg) -> Decision:
     key, higher = PRIMARY[task]
     value = metrics[key]
-    baselines = {k: v for k, v in metrics.items() if k.startswith("baseline_") and k.endswith(f"_{key}")}
-    best_key = (max if higher else min)(baselines, key=baselines.get)
-    best = baselines[best_key]
-    margin = task_cfg.baseline_margin
-    beats = (value >= best + margin) if higher else (value <= best * (1 - margin))
+    beats, why = beats_baselines(metrics, task, task_cfg)
     if not beats:
-        reason = (f"does NOT beat its best baseline ({best_key}): {key} {value:.4f} vs {best:.4f} "
-                  f"(margin {margin}); not promoted")
+        reason = f"does NOT beat its baselines: {why}; not promoted"
         log.warning("%s v%s %s", name, version, reason)
         return Decision(False, reason)
     client.set_registered_model_alias(name, CHALLENGER, version)

@@ -107,3 +107,17 @@ def test_gate_and_rollback(trained):
     with pytest.raises(ValueError, match="no earlier champion"):
         rollback(client, "cvre-win")
     assert np.isfinite(float(first))
+
+
+def test_baseline_gate_uses_log_loss_with_an_auc_guard():
+    from training.train import beats_baselines
+
+    cfg = TrainingConfig().win
+    win = {"log_loss": 0.606, "auc": 0.733, "baseline_linear_log_loss": 0.612, "baseline_prior_log_loss": 0.688,
+           "baseline_linear_auc": 0.7327, "baseline_prior_auc": 0.5}
+    assert beats_baselines(win, "win", cfg)[0]
+    assert not beats_baselines(win | {"auc": 0.70}, "win", cfg)[0]  # better calibrated but ranks worse
+    assert not beats_baselines(win | {"log_loss": 0.611}, "win", cfg)[0]  # less than the 0.5% margin
+    amount = {"rmse": 14_000.0, "baseline_linear_rmse": 16_000.0, "baseline_mean_rmse": 30_000.0}
+    assert beats_baselines(amount, "amount", cfg)[0]
+    assert not beats_baselines(amount | {"rmse": 15_990.0}, "amount", cfg)[0]
