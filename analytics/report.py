@@ -18,11 +18,16 @@ def print_headline(run: LeakageRun, console: Console) -> None:
                   f"ROI {h['governance_roi']:.1f}x | CRM trust {h['trust_score']:.0%}")
     table = Table(title="Governance scenarios (EUR)")
     columns = ["scenario", "recovered_ev", "share_of_leakage", "share_of_ev", "roi"]
+    if "model_recovered_ev" in run.scenarios:
+        columns += ["model_recovered_ev"]
     if "truth_recovered_ev" in run.scenarios:
         columns += ["truth_recovered_ev", "rule_error_vs_truth"]
+        if "model_error_vs_truth" in run.scenarios:
+            columns += ["model_error_vs_truth"]
     headers = {"scenario": "scenario", "recovered_ev": "recovered", "share_of_leakage": "of leakage",
                "share_of_ev": "of EV", "roi": "ROI", "truth_recovered_ev": "truth",
-               "rule_error_vs_truth": "rule vs truth"}
+               "rule_error_vs_truth": "rule vs truth", "model_recovered_ev": "model",
+               "model_error_vs_truth": "model vs truth"}
     for col in columns:
         table.add_column(headers[col], justify="left" if col == "scenario" else "right")
     for _, row in run.scenarios.iterrows():

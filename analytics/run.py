@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.config import LeakageConfig
+from analytics.counterfactual import model_recovery
 from analytics.rules import behaviour_summary, deal_leakage, headline, scenario_summary, segment_summary, trust_score
 from core.io import TRUTH_DIR, read_table, read_tables, write_json
 from features.config import DealFeatureConfig
@@ -40,15 +41,18 @@ def scoped_deals(data: Path, as_of: pd.Timestamp, scope: str) -> pd.DataFrame:
     return deals[deals["is_open"]].reset_index(drop=True) if scope == "open" else deals
 
 
-def probabilities(deals: pd.DataFrame, data: Path, source: str) -> np.ndarray:
+def champion_win_model():
+    import mlflow
+
+    return mlflow.pyfunc.load_model("models:/cvre-win@champion").unwrap_python_model()
+
+
+def probabilities(deals: pd.DataFrame, data: Path, source: str, model=None) -> np.ndarray:
     if source == "truth":
         truth = read_table(Path(data) / TRUTH_DIR, "deals_truth", ["opportunity_id", "true_win_prob"])
         return deals[["opportunity_id"]].merge(truth, how="left")["true_win_prob"].to_numpy()
     if source == "model":
-        import mlflow
-
-        model = mlflow.pyfunc.load_model("models:/cvre-win@champion")
-        return model.predict(deals)["probability"].to_numpy()
+        return model.predict(None, deals)["probability"].to_numpy()
     raise ValueError(f"probability: expected 'model' or 'truth', got {source!r}")
 
 
@@ -66,16 +70,22 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
     data = Path(data)
     snapshot = resolve_as_of(data, FeatureConfig(), as_of)
     deals = scoped_deals(data, snapshot, cfg.scope)
-    per_deal = deal_leakage(deals, probabilities(deals, data, cfg.probability), cfg)
+    model = champion_win_model() if cfg.probability == "model" else None
+    per_deal = deal_leakage(deals, probabilities(deals, data, cfg.probability, model), cfg)
     per_deal.insert(0, "opportunity_id", deals["opportunity_id"].to_numpy())
     behaviours, scenarios = behaviour_summary(per_deal, cfg), scenario_summary(per_deal, cfg)
     trust = trust_score(deals, cfg.rules)
     head = headline(per_deal, scenarios, trust, cfg) | {"as_of": str(snapshot.date()), "scope": cfg.scope,
                                                           "probability": cfg.probability}
+    if model is not None:
+        recovery = model_recovery(deals, per_deal["amount_used"], model, cfg)
+        scenarios = scenarios.merge(recovery, on="scenario", how="left")
     truth = truth_recovery(data, cfg.scope)
     if truth:
         scenarios["truth_recovered_ev"] = scenarios["scenario"].map(truth)
         scenarios["rule_error_vs_truth"] = scenarios["recovered_ev"] / scenarios["truth_recovered_ev"] - 1.0
+        if "model_recovered_ev" in scenarios:
+            scenarios["model_error_vs_truth"] = scenarios["model_recovered_ev"] / scenarios["truth_recovered_ev"] - 1
     segments = pd.concat([segment_summary(per_deal, deals, s) for s in cfg.segments], ignore_index=True)
     out = Path(out) if out else data / LEAKAGE_DIR
     out.mkdir(parents=True, exist_ok=True)
