@@ -60,6 +60,12 @@ def _logit(p):
     return np.log(p / (1 - p))
 
 
+def native_requirements() -> list[str]:
+    """Pinned explicitly: MLflow's inference would re-run predict on a JSON copy of the example."""
+    return [f"lightgbm=={lgb.__version__}", f"pandas=={pd.__version__}", f"numpy=={np.__version__}",
+            f"mlflow=={mlflow.__version__}"]
+
+
 def check_minimum(data: TaskData, task_cfg: TaskConfig) -> None:
     y = data.y["train"]
     if data.task == "amount":
@@ -136,7 +142,7 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
         # the raw booster rejects; the example itself is the training frame. The pyfunc `model` is what serves.
         signature = infer_signature(example, booster.predict(example))
         mlflow.lightgbm.log_model(booster, name="lightgbm", signature=signature, input_example=example,
-                                  validate_serving_input=False)
+                                  validate_serving_input=False, pip_requirements=native_requirements())
         artifacts = save_artifacts(folder / "model", task, data.features, data.categories, booster, calibrator,
                                    quantiles)
         if task in ("win", "amount"):
