@@ -21,8 +21,6 @@ from features.timeline import count_in_window, days_between, index_of, seconds
 
 log = logging.getLogger(__name__)
 
-ID_COLUMNS = ["opportunity_id", "cutoff", "is_open", "owner_id", "account_id", "lead_id", "created_at"]
-LABEL = "won"
 ACCOUNT_CONTEXT = ["industry", "tier", "employees", "region", "country"]
 
 

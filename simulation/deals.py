@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.schema import ACTIVITY_TYPES, STAGES_OPEN
+from core.schema import ACTIVITY_TYPES
 from simulation.clock import month_of, seasonal_days
 from simulation.config import SimulationConfig
 from simulation.entities import Cast
@@ -198,5 +198,3 @@ def _extra_leads(rng, cast: Cast, cfg: SimulationConfig, first: int, n_deals: in
         }
     )
 
-
-STAGE_NAMES = STAGES_OPEN

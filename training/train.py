@@ -202,7 +202,3 @@ def _promote(client, name, version, data: TaskData, metrics, task, task_cfg: Tas
         log.warning("%s v%s stays challenger: %s", name, version, decision.reason)
     return decision
 
-
-def as_frame(results: list[TrainResult]) -> pd.DataFrame:
-    return pd.DataFrame([{"task": r.task, "version": r.version, "promoted": r.decision.promoted,
-                          **{k: v for k, v in r.metrics.items() if not k.startswith("baseline_")}} for r in results])
