@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo test lint bench clean
+.PHONY: help install demo test lint bench clean browser
 
 help:  ## Show the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -23,7 +23,13 @@ install: $(STAMP)  ## Create .venv and install the pinned set (requirements.lock
 demo: $(STAMP)  ## Simulate the default world (20k deals), build all features, print a summary
 	$(BIN)/cvre demo --out data/demo
 
-test: $(STAMP)  ## Run the whole test suite (slow tests included)
+browser:  ## Install headless Chromium and its driver for the dashboard tests (Debian packages)
+	@test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+	  || echo "WARNING: could not install chromium/chromium-driver; the browser tests will fail (apt-get install chromium chromium-driver)"; }
+
+test: $(STAMP) browser  ## Run the whole test suite (slow tests included)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)  ## ruff over the whole tree

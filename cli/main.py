@@ -225,6 +225,34 @@ def leakage(
     log_leakage_run(result)
 
 
+@app.command()
+def report(
+    data: Annotated[Path, typer.Option("--data", "-d", help="World or import folder that `cvre leakage` read.")] = (
+        Path("data/world")),
+    leakage_dir: Annotated[Path | None, typer.Option("--leakage", "-l", help="Leakage outputs (default: "
+                                                     "DATA/leakage).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the HTML pages (default: "
+                                             "DATA/reports).")] = None,
+    config: ConfigOption = None,
+    leakage_config: Annotated[Path | None, typer.Option(
+        "--leakage-config", exists=True, dir_okay=False, help="Leakage YAML the run used (default: "
+        "configs/leakage.yaml).")] = None,
+) -> None:
+    """Dashboards as self-contained HTML: value health and leakage; recovery scenarios and decisions."""
+    from analytics.config import LeakageConfig
+    from analytics.dashboards import ReportConfig, build_reports
+    from analytics.dashboards.data import LeakageOutputsMissing
+
+    try:
+        cfg = load_config(ReportConfig, config, "report.yaml")
+        leak = load_config(LeakageConfig, leakage_config, "leakage.yaml")
+        pages = build_reports(leakage_dir or data / "leakage", out or data / "reports", cfg, data, leak)
+    except (ConfigError, LeakageOutputsMissing, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    for name, path in pages.items():
+        console.print(f"{name}: {path}")
+
+
 models_app = typer.Typer(help="List, promote and roll back registered models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
