@@ -41,11 +41,19 @@ def simulate(
     policy: Annotated[list[str] | None, typer.Option(
         "--policy", "-p", help="Governance policy whose true recovery to report: response_sla, activity_evidence, "
         "stall_review, combined. Repeat for several; default all.")] = None,
+    shift: Annotated[Path | None, typer.Option(
+        "--shift", exists=True, dir_okay=False, help="Shift YAML (e.g. configs/shift.yaml): lead source mix, "
+        "slower responses, prices, a new product, for deals created from its `start` on.")] = None,
+    months_later: Annotated[int, typer.Option(
+        "--months-later", min=0, help="Move the whole world this many months later (same company, new deals); "
+        "with --shift, the shift starts at the old snapshot. For drift checks against a model trained on the "
+        "base world.")] = 0,
     config: ConfigOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Simulate a CRM world with known truth: a realistic export plus the truth that generated it."""
     from simulation.config import SimulationConfig
+    from simulation.shift import Shift, later_period, load_shift
     from simulation.truth import POLICIES
     from simulation.world import simulate_world
 
@@ -55,6 +63,11 @@ def simulate(
             cfg.deals = deals
         if seed is not None:
             cfg.seed = seed
+        moved = load_shift(shift) if shift else cfg.shift
+        if months_later:
+            cfg = later_period(cfg, moved or Shift(draw=1), months_later)
+        elif moved is not None:
+            cfg.shift = moved
     except (ConfigError, ValueError) as exc:
         raise _fail(str(exc)) from None
     chosen = tuple(policy) if policy else POLICIES
@@ -251,6 +264,77 @@ def report(
         raise _fail(str(exc)) from None
     for name, path in pages.items():
         console.print(f"{name}: {path}")
+
+
+@app.command()
+def explain(
+    data: Annotated[Path, typer.Option("--data", "-d", help="World folder (with export/) or import folder.")] = (
+        Path("data/world")),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Snapshot YYYY-MM-DD (default: the data's).")] = None,
+    scope: Annotated[str | None, typer.Option(help="open (pipeline) or all deals (default: leakage config).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="MLflow model URI or folder to explain "
+                                              "(default: config, the champion cvre-win).")] = None,
+    top: Annotated[int | None, typer.Option(help="Waterfalls for the N deals with the largest shortfall.")] = None,
+    exact: Annotated[bool, typer.Option("--exact", help="Attribute every deal, however many (default: a "
+                                        "sample above the config's exact_max_deals).")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA/explain).")] = None,
+    config: ConfigOption = None,
+    leakage_config: Annotated[Path | None, typer.Option(
+        "--leakage-config", exists=True, dir_okay=False, help="Leakage YAML: scope, segments, amount rules "
+        "(default: configs/leakage.yaml).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Leakage drivers: SHAP attribution of each deal's shortfall to behaviours, in euros (tables, plots, HTML)."""
+    from analytics.drivers.config import load_explain_configs
+    from analytics.drivers.report import log_explain_run, print_summary
+    from analytics.drivers.run import run_explain
+    from training.config import TrainingConfig
+    from training.tracking import setup_tracking
+
+    try:
+        cfg, leak = load_explain_configs(config, leakage_config, scope, model, top, exact)
+    except (ConfigError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    tracking = load_config(TrainingConfig, None, "training.yaml").tracking
+    setup_tracking(tracking)
+    try:
+        result = run_explain(data, cfg, out, as_of, leak, progress=progress)
+    except Exception as exc:  # no champion, no deals or a missing table: a user-facing error, not a traceback
+        raise _fail(f"{type(exc).__name__}: {exc}") from None
+    print_summary(result, console)
+    log_explain_run(result, tracking, cfg.experiment)
+
+
+@app.command()
+def monitor(
+    task: Annotated[str, typer.Argument(help="win (open deals) or churn (clients).")] = "win",
+    features_dir: Annotated[Path | None, typer.Option(
+        "--features", "-f", help="Feature folder of a later period (scored by the champion; its new labels judge "
+        "performance).")] = None,
+    scoring_log: Annotated[Path | None, typer.Option("--log", help="Serving scoring-log folder (default: config) "
+                                                     "when --features is not given.")] = None,
+    retrain: Annotated[bool, typer.Option(
+        help="Train a challenger when the policy says so (needs --features).")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder (default: config).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Drift of features and scores vs the champion's training snapshot; exit 0 ok, 1 error, 3 alert, 4 retrained."""
+    from monitoring.config import MonitorConfig
+    from monitoring.policy import ERROR
+    from monitoring.run import print_run, run_monitor
+    from training.config import TrainingConfig
+    from training.tracking import setup_tracking
+
+    try:
+        cfg = load_config(MonitorConfig, config, "monitor.yaml")
+        training = load_config(TrainingConfig, None, "training.yaml")
+        setup_tracking(training.tracking)
+        run = run_monitor(task, cfg, training, features_dir, scoring_log, retrain, out)
+    except Exception as exc:  # no champion, no reference, no current batch: a message and exit code 1
+        console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}")
+        raise typer.Exit(code=ERROR) from None
+    print_run(run, console)
+    raise typer.Exit(code=run.exit_code)
 
 
 models_app = typer.Typer(help="List, promote and roll back registered models.", no_args_is_help=True)

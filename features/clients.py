@@ -8,6 +8,7 @@ import pandas as pd
 from features.config import ClientFeatureConfig
 from features.timeline import days_between
 
+RFM_VALUES = ["recency_days", "frequency", "monetary"]  # what R, F and M scores rank
 RFM_SEGMENTS = (  # (name, minimum R score, minimum F score), first match wins
     ("champions", 4, 4), ("loyal", 3, 4), ("potential_loyalists", 4, 2), ("new_customers", 4, 1),
     ("need_attention", 3, 2), ("at_risk", 1, 3), ("hibernating", 2, 1), ("lost", 1, 1),
@@ -35,9 +36,34 @@ def _sum_by(frame: pd.DataFrame, key: str, col: str | None = None) -> pd.Series:
     return grouped.size() if col is None else grouped[col].sum()
 
 
-def client_features(tables: dict[str, pd.DataFrame], snapshot: pd.Timestamp,
-                    cfg: ClientFeatureConfig) -> pd.DataFrame:
-    """One row per client with at least one purchase at or before `snapshot` (tables already cut)."""
+def rfm_scores(values: pd.DataFrame, bins: int) -> pd.DataFrame:
+    """R, F and M scores (1..bins, by rank among all rows of `values`), the RFM code and its segment."""
+    out = pd.DataFrame(index=values.index)
+    out["r_score"] = score_quantiles(-values["recency_days"], bins)
+    out["f_score"] = score_quantiles(values["frequency"], bins)
+    out["m_score"] = score_quantiles(values["monetary"], bins)
+    out["rfm_score"] = out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
+    out["rfm_segment"] = rfm_segment(out["r_score"], out["f_score"])
+    return out
+
+
+def placed_in(rows: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """`population` (R, F, M values by account) with `rows` in place of the same clients, new clients last."""
+    new = rows.index.difference(population.index)
+    index = population.index.append(new) if len(new) else population.index
+    merged = population[RFM_VALUES].reindex(index)
+    merged.loc[rows.index, RFM_VALUES] = rows[RFM_VALUES].to_numpy(dtype=float)
+    return merged
+
+
+def client_features(tables: dict[str, pd.DataFrame], snapshot: pd.Timestamp, cfg: ClientFeatureConfig,
+                    population: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per client with at least one purchase at or before `snapshot` (tables already cut).
+
+    RFM scores rank the clients among themselves, or among `population` (R, F, M values indexed by
+    account_id, e.g. the training snapshot's clients) when given: then a few clients score as they would
+    within the whole population.
+    """
     tx = tables["transactions"]
     tx = tx[tx["occurred_at"] <= snapshot]
     recent = tx[tx["occurred_at"] > snapshot - pd.Timedelta(days=cfg.lookback_days)]
@@ -49,11 +75,8 @@ def client_features(tables: dict[str, pd.DataFrame], snapshot: pd.Timestamp,
     out["frequency"] = _sum_by(recent, "account_id").reindex(out.index, fill_value=0).astype(float)
     out["monetary"] = _sum_by(recent, "account_id", "amount").reindex(out.index, fill_value=0.0)
     out["average_basket"] = out["turnover"] / out["purchases_total"]
-    out["r_score"] = score_quantiles(-out["recency_days"], cfg.rfm_bins)
-    out["f_score"] = score_quantiles(out["frequency"], cfg.rfm_bins)
-    out["m_score"] = score_quantiles(out["monetary"], cfg.rfm_bins)
-    out["rfm_score"] = out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
-    out["rfm_segment"] = rfm_segment(out["r_score"], out["f_score"])
+    values = out[RFM_VALUES] if population is None else placed_in(out[RFM_VALUES], population)
+    out = out.join(rfm_scores(values, cfg.rfm_bins))
     out = out.join(_deal_history(tables, snapshot)).join(_back_office(tables, snapshot))
     out = out.join(_support(tables, snapshot)).join(_engagement(tables, snapshot))
     counts = [c for c in ("deals_closed", "deals_won", "jobs", "placements", "net_profit", "chats_180d",
@@ -114,7 +137,7 @@ def _support(tables, snapshot) -> pd.DataFrame:
 
 def _engagement(tables, snapshot) -> pd.DataFrame:
     messages, contacts = tables.get("messages"), tables.get("contacts")
-    if messages is None or contacts is None:
+    if messages is None or (contacts is None and "account_id" not in messages.columns):
         return pd.DataFrame()
     m = messages if "account_id" in messages.columns else with_account(messages, contacts)
     m = m.assign(read=m["read_at"].notna().astype(float), replied=m["replied_at"].notna().astype(float))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -48,8 +49,9 @@ def _context(tables: dict, opps: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFram
         pos = index_of(accounts["account_id"], cut["account_id"].fillna("\x00"))
         for col in ACCOUNT_CONTEXT:
             if col in accounts.columns:
-                values = accounts[col].to_numpy(dtype=object if col != "employees" else float)[np.maximum(pos, 0)]
-                out[col] = np.where(pos >= 0, values, None if col != "employees" else np.nan)
+                column = accounts[col].to_numpy(dtype=object if col != "employees" else float)
+                missing = None if col != "employees" else np.nan  # appended: unknown accounts (-1) point to it
+                out[col] = np.append(column, missing)[np.where(pos >= 0, pos, len(column))]
         out["account_known"] = pos >= 0
     contacts = tables.get("contacts")
     if contacts is not None and "account_id" in contacts.columns:
@@ -71,11 +73,18 @@ def _context(tables: dict, opps: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFram
 
 
 def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cfg: DealFeatureConfig,
-                        absent: set[str] = frozenset()) -> tuple[pd.DataFrame, list[str]]:
-    """One row per deal (closed before `as_of`: training rows; open: scoring rows) and the warnings."""
+                        absent: set[str] = frozenset(), only: Collection[str] | None = None,
+                        ) -> tuple[pd.DataFrame, list[str]]:
+    """One row per deal (closed before `as_of`: training rows; open: scoring rows) and the warnings.
+
+    `only`: rows for these deals alone (scoring); every table still serves as their history, so each row
+    equals that of a full build.
+    """
     warnings: list[str] = []
     opps_all = tables["opportunities"]
     cut = deal_cutoffs(opps_all, as_of)
+    if only is not None:
+        cut = cut[cut["opportunity_id"].isin(list(only))].reset_index(drop=True)
     opps = opps_all.set_index("opportunity_id").loc[cut["opportunity_id"]].reset_index()
     for col in ("owner_id", "account_id", "lead_id", "created_at"):
         cut[col] = opps[col].to_numpy() if col in opps.columns else None

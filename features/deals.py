@@ -44,12 +44,13 @@ def stage_features(history: pd.DataFrame, cut: pd.DataFrame, logged_acts: pd.Dat
     h = pd.DataFrame({"d": d[keep], "t": t[keep],
                       "order": history["stage"].map(STAGE_ORDER).to_numpy()[keep]}).sort_values(["d", "t"])
     dd, tt, order = h["d"].to_numpy(), h["t"].to_numpy(), h["order"].to_numpy(dtype=float)
-    first_row = np.r_[True, dd[1:] != dd[:-1]]
-    last_row = np.r_[dd[1:] != dd[:-1], True]
-    prev_order = np.r_[np.nan, order[:-1]]
-    prev_t = np.r_[0, tt[:-1]]
+    m = len(dd)  # the [:m] keep an empty history empty
+    first_row = np.r_[True, dd[1:] != dd[:-1]][:m]
+    last_row = np.r_[dd[1:] != dd[:-1], True][:m]
+    prev_order = np.r_[np.nan, order[:-1]][:m]
+    prev_t = np.r_[0, tt[:-1]][:m]
     is_move = ~first_row
-    next_t = np.where(last_row, cutoff_s[dd], np.r_[tt[1:], 0])
+    next_t = np.where(last_row, cutoff_s[dd], np.r_[tt[1:], 0][:m])
     evidence = count_in_window(logged_acts["d"].to_numpy(), logged_acts["t"].to_numpy(), dd[is_move],
                                prev_t[is_move], tt[is_move]) > 0
     unevidenced = np.zeros(len(dd), dtype=float)
@@ -109,6 +110,9 @@ def activity_features(acts: pd.DataFrame, cut: pd.DataFrame, cfg: DealFeatureCon
 
 
 def lead_features(leads: pd.DataFrame, cut: pd.DataFrame, cfg: DealFeatureConfig) -> pd.DataFrame:
+    if leads.empty:  # a placeholder row no deal points to keeps the lookups below in bounds
+        leads = pd.DataFrame({"lead_id": ["\x00\x00"], "created_at": [pd.NaT], "first_response_at": [pd.NaT],
+                              "source": [None]})
     pos = index_of(leads["lead_id"], cut["lead_id"].fillna("\x00"))
     found = pos >= 0
     p = np.maximum(pos, 0)

@@ -1,1 +1,1 @@
-"""Monitoring: Evidently drift watch and retraining trigger (issue: monitoring). Not built yet; see README status."""
+"""Drift watch on features and predictions, performance on new labels, and the retraining trigger."""

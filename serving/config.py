@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from core.config import StrictModel
@@ -9,12 +11,27 @@ from core.rules import BehaviourRules
 from features.config import DealFeatureConfig
 
 
+class BatchingConfig(StrictModel):
+    """Adaptive batching of /score_deals (BentoML's dispatcher): concurrent requests scored in one pass."""
+
+    enabled: bool = Field(True, description="false: every request is scored on its own")
+    max_batch_size: int = Field(1000, ge=1, description="deals scored in one pass at most (a larger request is "
+                                "split); independent of the per-request limit max_batch_size")
+    max_latency_ms: int = Field(10_000, ge=1, description="a request that would wait longer than this in the "
+                                "queue is refused with 503 (overload), not queued further")
+
+
 class ServingConfig(StrictModel):
     tracking_uri: str | None = Field(None, description="default: $MLFLOW_TRACKING_URI or the embedded store")
     win_model: str = "cvre-win"
     amount_model: str = "cvre-amount"
+    churn_model: str = Field("cvre-churn", description="optional: without a champion /score_clients answers 503")
     alias: str = "champion"
-    max_batch_size: int = Field(1000, ge=1, description="deals per request; more gets 413")
+    max_batch_size: int = Field(1000, ge=1, description="deals or clients per request; more gets 413")
+    scoring_log_dir: Path | None = Field(Path("data/scoring_log"), description="rolling Parquet log of what was "
+                                         "scored (deals/, clients/), relative to the working directory; null: off")
+    scoring_log_max_files: int = Field(1000, ge=1, description="log files kept per kind; the oldest are deleted")
     api_key_env: str = Field("CVRE_API_KEY", description="when this variable is set, requests need x-api-key")
+    batching: BatchingConfig = BatchingConfig()
     deals: DealFeatureConfig = DealFeatureConfig()
     rules: BehaviourRules = BehaviourRules()

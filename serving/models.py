@@ -9,6 +9,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from serving.client_scoring import ClientModels
 from serving.config import ServingConfig
 from serving.scoring import DealModels
 
@@ -32,7 +33,18 @@ def load_deal_models(cfg: ServingConfig) -> DealModels:
     except MlflowException:
         log.warning("no %s@%s: expected amounts fall back to the deal's own amount", cfg.amount_model, cfg.alias)
         amount = None
-    return DealModels(win=win, amount=amount, versions=versions)
+    return DealModels(win=win, amount=amount, versions=versions, win_version=win_version)
+
+
+def load_client_models(cfg: ServingConfig) -> ClientModels | None:
+    """The `alias` version of the churn model, or None: /score_clients then answers 503, deals still score."""
+    try:
+        churn, version = _load(MlflowClient(), cfg.churn_model, cfg.alias)
+    except MlflowException:
+        log.warning("no %s@%s: /score_clients is unavailable until one is promoted and reloaded", cfg.churn_model,
+                    cfg.alias)
+        return None
+    return ClientModels(churn=churn, versions={cfg.churn_model: version}, version=version)
 
 
 class ModelHolder:
@@ -42,16 +54,23 @@ class ModelHolder:
         self.cfg = cfg
         self._lock = threading.Lock()
         self.models = load_deal_models(cfg)
+        self.clients = load_client_models(cfg)
         self.last_error: str | None = None
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """Every model in service by registry name: win, amount and churn where there is one."""
+        return {**self.models.versions, **(self.clients.versions if self.clients else {})}
 
     def reload(self) -> dict:
         try:
-            fresh = load_deal_models(self.cfg)
+            fresh, clients = load_deal_models(self.cfg), load_client_models(self.cfg)
         except Exception as exc:  # any failure to load must leave the served models untouched
             self.last_error = f"{type(exc).__name__}: {exc}"
-            log.error("reload failed, still serving %s: %s", self.models.versions, self.last_error)
-            return {"reloaded": False, "serving": self.models.versions, "error": self.last_error}
+            log.error("reload failed, still serving %s: %s", self.versions, self.last_error)
+            return {"reloaded": False, "serving": self.versions, "error": self.last_error}
         with self._lock:
-            previous, self.models = self.models.versions, fresh
+            previous = self.versions
+            self.models, self.clients = fresh, clients
         self.last_error = None
-        return {"reloaded": True, "serving": fresh.versions, "previous": previous}
+        return {"reloaded": True, "serving": self.versions, "previous": previous}

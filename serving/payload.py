@@ -1,11 +1,23 @@
-"""Turn API deals into canonical tables, so scoring reuses the training feature code unchanged."""
+"""Turn API deals and clients into canonical tables, so scoring reuses the training feature code unchanged."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from core.schema import ACTIVITIES, CLOSE_DATE_CHANGES, LEADS, OPPORTUNITIES, STAGE_HISTORY, TableSpec
-from serving.schemas import DealIn
+from core.schema import (
+    ACCOUNTS,
+    ACTIVITIES,
+    CHATS,
+    CLOSE_DATE_CHANGES,
+    JOBS,
+    LEADS,
+    MESSAGES,
+    OPPORTUNITIES,
+    STAGE_HISTORY,
+    TRANSACTIONS,
+    TableSpec,
+)
+from serving.schemas import ClientIn, DealIn
 
 
 def _frame(rows: list[dict], spec: TableSpec) -> pd.DataFrame:
@@ -42,16 +54,39 @@ def deal_tables(deals: list[DealIn]) -> dict[str, pd.DataFrame]:
                     for i, c in enumerate(deal.close_date_changes)]
     return {
         "opportunities": _frame(opps, OPPORTUNITIES),
-        "stage_history": _frame(history, STAGE_HISTORY) if history else _empty(STAGE_HISTORY),
-        "activities": _frame(acts, ACTIVITIES) if acts else _empty(ACTIVITIES),
-        "leads": _frame(leads, LEADS) if leads else _empty(LEADS),
-        "close_date_changes": _frame(changes, CLOSE_DATE_CHANGES) if changes else _empty(CLOSE_DATE_CHANGES),
+        "stage_history": _table(history, STAGE_HISTORY),
+        "activities": _table(acts, ACTIVITIES),
+        "leads": _table(leads, LEADS),
+        "close_date_changes": _table(changes, CLOSE_DATE_CHANGES),
     }
 
 
+def client_tables(clients: list[ClientIn]) -> dict[str, pd.DataFrame]:
+    """Accounts, transactions, chats, messages (with their account), deals and jobs of the request's clients."""
+    accounts, tx, chats, messages, opps, jobs = [], [], [], [], [], []
+    for client in clients:
+        aid = client.account_id
+        accounts.append({"account_id": aid, "industry": client.industry, "tier": client.tier, "region": client.region})
+        tx += [{**t.model_dump(), "transaction_id": t.transaction_id or f"{aid}-{i}", "account_id": aid}
+               for i, t in enumerate(client.transactions)]
+        chats += [{"chat_id": f"{aid}-{i}", "account_id": aid, **c.model_dump()} for i, c in enumerate(client.chats)]
+        messages += [{"message_id": f"{aid}-{i}", **m.model_dump()} for i, m in enumerate(client.messages)]
+        opps += [{"account_id": aid, **d.model_dump()} for d in client.deals]
+        jobs += [{"job_id": f"{aid}-{i}", "account_id": aid, **j.model_dump()} for i, j in enumerate(client.jobs)]
+    message_table = _table(messages, MESSAGES)
+    message_table["account_id"] = [c.account_id for c in clients for _ in c.messages]
+    return {"accounts": _frame(accounts, ACCOUNTS), "transactions": _table(tx, TRANSACTIONS),
+            "chats": _table(chats, CHATS), "messages": message_table, "opportunities": _table(opps, OPPORTUNITIES),
+            "jobs": _table(jobs, JOBS)}
+
+
+def _table(rows: list[dict], spec: TableSpec) -> pd.DataFrame:
+    return _frame(rows, spec) if rows else _empty(spec)
+
+
+EMPTY_DTYPES = {"datetime": "datetime64[ns]", "float": "float64", "int": "Int64", "bool": bool}
+
+
 def _empty(spec: TableSpec) -> pd.DataFrame:
-    frame = pd.DataFrame({c.name: pd.Series(dtype="datetime64[ns]" if c.kind == "datetime" else object)
-                          for c in spec.columns})
-    if "logged" in frame.columns:
-        frame["logged"] = frame["logged"].astype(bool)
-    return frame
+    """No rows, typed as read from Parquet, so aggregates over it keep numeric dtypes."""
+    return pd.DataFrame({c.name: pd.Series(dtype=EMPTY_DTYPES.get(c.kind, object)) for c in spec.columns})

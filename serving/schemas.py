@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from core.schema import ACTIVITY_TYPES, BUSINESS_TYPES, STAGES, STAGES_OPEN
+from core.schema import ACTIVITY_TYPES, BUSINESS_TYPES, OUTCOMES, STAGES, STAGES_OPEN, TIERS
+
+TIME_RANGE = (datetime(1900, 1, 1), datetime(2200, 1, 1))  # pandas' nanosecond times end in 2262
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:
@@ -16,13 +18,23 @@ def _naive_utc(value: datetime | None) -> datetime | None:
     return value
 
 
+def _utc_in_range(value: datetime) -> datetime:
+    """Naive UTC; a time outside TIME_RANGE is a validation error (a 400 naming the field), not a crash."""
+    if not TIME_RANGE[0] <= value.replace(tzinfo=None) < TIME_RANGE[1]:
+        raise ValueError(f"expected a time from {TIME_RANGE[0]:%Y} to {TIME_RANGE[1]:%Y}")
+    return _naive_utc(value)
+
+
+Moment = Annotated[datetime, AfterValidator(_utc_in_range)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
     def _times_in_utc(cls, value):
-        return _naive_utc(value) if isinstance(value, datetime) else value
+        return _utc_in_range(value) if isinstance(value, datetime) else value
 
 
 class StageEntry(Strict):
@@ -67,6 +79,21 @@ class DealIn(Strict):
     close_date_changes: list[CloseDateChange] = Field(default_factory=list, max_length=200)
 
 
+def _distinct_deals(deals: list[DealIn]) -> list[DealIn]:
+    """A request names each deal and lead once: their histories are joined by these ids."""
+    for label, ids in (("opportunity_id", [(i, d.opportunity_id) for i, d in enumerate(deals)]),
+                       ("lead.lead_id", [(i, d.lead.lead_id) for i, d in enumerate(deals) if d.lead])):
+        first: dict[str, int] = {}
+        for i, value in ids:
+            if value in first:
+                raise ValueError(f"{label} {value!r} appears twice (deals {first[value]} and {i}); send each once")
+            first[value] = i
+    return deals
+
+
+DealList = Annotated[list[DealIn], AfterValidator(_distinct_deals)]
+
+
 class Reason(BaseModel):
     feature: str
     text: str
@@ -90,4 +117,70 @@ class DealScore(BaseModel):
     reasons_up: list[Reason]
     reasons_down: list[Reason]
     warnings: list[BehaviourWarning]
+    model_versions: dict[str, str]
+
+
+class TransactionIn(Strict):
+    transaction_id: str | None = Field(None, max_length=200)
+    occurred_at: datetime
+    amount: float = Field(ge=-1e12, le=1e12, description="EUR; negative for a return")
+    quantity: float | None = Field(None, ge=-1e9, le=1e9)
+    business_category: str | None = Field(None, max_length=200)
+
+
+class ChatIn(Strict):
+    created_at: datetime
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+class MessageIn(Strict):
+    campaign_id: str | None = Field(None, max_length=200)
+    sent_at: datetime
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    replied_at: datetime | None = None
+
+
+class ClientDealIn(Strict):
+    """One of the client's deals; the closed ones make its deal history."""
+
+    opportunity_id: str = Field(min_length=1, max_length=200)
+    created_at: datetime
+    stage: Literal[STAGES]  # type: ignore[valid-type]
+    outcome: Literal[OUTCOMES] = "open"  # type: ignore[valid-type]
+    amount: float | None = Field(None, ge=0, le=1e12)
+    closed_at: datetime | None = None
+
+
+class JobIn(Strict):
+    opened_at: datetime
+    placements: int | None = Field(None, ge=0, le=1_000_000)
+    fee: float | None = Field(None, ge=0, le=1e12)
+    cost: float | None = Field(None, ge=0, le=1e12)
+    closed_at: datetime | None = None
+
+
+class ClientIn(Strict):
+    """A client with its purchases, support chats and campaign messages (optionally deals and jobs), as
+    `cvre import` produces them."""
+
+    account_id: str = Field(min_length=1, max_length=200, examples=["ACC0000001"])
+    industry: str | None = Field(None, max_length=200)
+    tier: Literal[TIERS] | None = None  # type: ignore[valid-type]
+    region: str | None = Field(None, max_length=200)
+    transactions: list[TransactionIn] = Field(min_length=1, max_length=100_000)
+    chats: list[ChatIn] = Field(default_factory=list, max_length=20_000)
+    messages: list[MessageIn] = Field(default_factory=list, max_length=20_000)
+    deals: list[ClientDealIn] = Field(default_factory=list, max_length=5_000)
+    jobs: list[JobIn] = Field(default_factory=list, max_length=5_000)
+
+
+class ClientScore(BaseModel):
+    account_id: str
+    churn_probability: float
+    risk_band: Literal["very high", "high", "medium", "low"]
+    rfm_segment: str
+    reasons_up: list[Reason] = Field(description="what raises the churn risk most")
+    reasons_down: list[Reason] = Field(description="what lowers it most")
     model_versions: dict[str, str]

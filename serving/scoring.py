@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,10 @@ from core.rules import BehaviourRules
 from features.config import DealFeatureConfig
 from features.deal_table import build_deal_features
 from features.snapshot import tables_as_of
+from serving.history import ReferenceHistory
 from serving.payload import deal_tables
 from serving.schemas import BehaviourWarning, DealIn, DealScore, Reason
+from serving.scoring_log import ScoringLog
 from training.metrics import grade
 
 READABLE = {
@@ -24,7 +27,20 @@ READABLE = {
     "account_win_rate": "account's win rate", "amount": "amount (EUR)", "logged_share": "share of activities logged",
     "longest_gap_days": "longest gap between activities (days)", "close_date_pushes": "close-date pushes",
     "days_to_expected_close": "days to the expected close date", "age_days": "deal age (days)",
+    # clients (churn)
+    "recency_days": "days since the last purchase", "frequency": "purchases in the last year",
+    "monetary": "spend in the last year (EUR)", "turnover": "lifetime spend (EUR)",
+    "purchases_total": "purchases in total", "tenure_days": "days since the first purchase",
+    "average_basket": "average basket (EUR)", "r_score": "recency score", "f_score": "frequency score",
+    "m_score": "spend score", "rfm_segment": "RFM segment", "deals_closed": "deals closed", "deals_won": "deals won",
+    "deal_win_rate": "deal win rate", "repeat_business": "repeat business", "net_profit": "net profit (EUR)",
+    "chats_180d": "support chats in 180 days", "chat_response_minutes": "support response time (min)",
+    "chat_unresolved_share": "share of unresolved support chats", "messages_received": "campaign messages received",
+    "message_read_rate": "campaign read rate", "message_reply_rate": "campaign reply rate",
 }
+
+# Requests and micro-batches are small: one LightGBM thread beats an OpenMP fan-out on a busy 2-core server.
+PREDICT = {"num_threads": 1}
 
 
 @dataclass
@@ -34,21 +50,33 @@ class DealModels:
     win: object
     amount: object | None
     versions: dict[str, str] = field(default_factory=dict)
+    win_version: str | None = None
 
     @property
     def reference(self) -> dict[str, pd.DataFrame]:
         return getattr(self.win, "reference", {})
 
+    @cached_property
+    def history(self) -> ReferenceHistory:
+        return ReferenceHistory(self.reference)
 
-def deal_feature_rows(deals: list[DealIn], reference: dict[str, pd.DataFrame], as_of: pd.Timestamp,
+
+def deal_feature_rows(deals: list[DealIn], history: ReferenceHistory, as_of: pd.Timestamp,
                       cfg: DealFeatureConfig) -> pd.DataFrame:
-    """The request's deals with the same features training used, history from the model's snapshot."""
-    request = deal_tables(deals)
-    tables = {**reference}
-    for name, frame in request.items():
-        tables[name] = pd.concat([reference[name], frame], ignore_index=True) if name in reference else frame
-    features, _ = build_deal_features(tables_as_of(tables, as_of), as_of, cfg)
+    """The request's deals with the same features training used, history from the model's snapshot.
+
+    Only the request's rows are built (the snapshot's closed deals serve as history, not as rows); a deal sent
+    with the id of a snapshot deal replaces it. Cutting to `as_of` is row by row, so the snapshot is cut once
+    (cached) and the request apart.
+    """
     ids = [d.opportunity_id for d in deals]
+    tables = dict(history.as_of(as_of))
+    if "opportunities" in tables:
+        known = tables["opportunities"]
+        tables["opportunities"] = known[~known["opportunity_id"].isin(ids)]
+    for name, frame in tables_as_of(deal_tables(deals), as_of).items():
+        tables[name] = pd.concat([tables[name], frame], ignore_index=True) if name in tables else frame
+    features, _ = build_deal_features(tables, as_of, cfg, only=ids)
     return features.set_index("opportunity_id").loc[ids].reset_index()
 
 
@@ -70,16 +98,17 @@ def _format(name: str, value) -> str:
     return f"{label}: {value}"
 
 
-def reasons(win_model, X: pd.DataFrame, rows: pd.DataFrame, top: int = 3) -> list[tuple[list[Reason], list[Reason]]]:
-    contrib = win_model.booster.predict(X, pred_contrib=True)[:, :-1]
+def reasons(model, X: pd.DataFrame, rows: pd.DataFrame, top: int = 3) -> list[tuple[list[Reason], list[Reason]]]:
+    """Per row, the `top` features raising and lowering a binary model's probability most (SHAP), in words."""
+    contrib = model.booster.predict(X, pred_contrib=True, **PREDICT)[:, :-1]
     points = _points(contrib)
     names = list(X.columns)
     out = []
     for i in range(len(X)):
-        order = np.argsort(points[i])
-        up = [Reason(feature=names[j], text=f"{_format(names[j], rows.iloc[i][names[j]])}: +{points[i, j]:.0f} pts",
+        order, row = np.argsort(points[i]), rows.iloc[i]  # .get: a feature the request cannot give is missing
+        up = [Reason(feature=names[j], text=f"{_format(names[j], row.get(names[j]))}: +{points[i, j]:.0f} pts",
                      points=round(float(points[i, j]), 2)) for j in order[::-1][:top] if points[i, j] > 0.05]
-        down = [Reason(feature=names[j], text=f"{_format(names[j], rows.iloc[i][names[j]])}: {points[i, j]:.0f} pts",
+        down = [Reason(feature=names[j], text=f"{_format(names[j], row.get(names[j]))}: {points[i, j]:.0f} pts",
                        points=round(float(points[i, j]), 2)) for j in order[:top] if points[i, j] < -0.05]
         out.append((up, down))
     return out
@@ -109,9 +138,9 @@ def behaviour_warnings(row: pd.Series, ev: float, rules: BehaviourRules) -> list
 def score_deal_rows(rows: pd.DataFrame, models: DealModels, rules: BehaviourRules) -> list[DealScore]:
     win = models.win
     X = win.features(rows)
-    prob = win.predict(None, rows)["probability"].to_numpy()
+    prob = win.predict_features(X, **PREDICT)["probability"].to_numpy()
     if models.amount is not None:
-        amounts = models.amount.predict(None, rows)
+        amounts = models.amount.predict_features(models.amount.features(rows), **PREDICT)
         predicted = amounts["amount"].to_numpy()
         p10, p90 = amounts.get("amount_p10"), amounts.get("amount_p90")
     else:
@@ -138,6 +167,9 @@ def score_deal_rows(rows: pd.DataFrame, models: DealModels, rules: BehaviourRule
 
 
 def score_deals(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, cfg: DealFeatureConfig,
-                rules: BehaviourRules) -> list[DealScore]:
-    rows = deal_feature_rows(deals, models.reference, as_of, cfg)
-    return score_deal_rows(rows, models, rules)
+                rules: BehaviourRules, log: ScoringLog | None = None) -> list[DealScore]:
+    rows = deal_feature_rows(deals, models.history, as_of, cfg)
+    scores = score_deal_rows(rows, models, rules)
+    if log is not None:
+        log.deals(models.win.features(rows), scores, models.win_version)
+    return scores

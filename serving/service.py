@@ -12,13 +12,18 @@ import bentoml
 import mlflow
 import pandas as pd
 from bentoml.exceptions import BentoMLException
+from starlette.responses import JSONResponse
 
 from core.config import load_config
 from serving.auth import ApiKeyMiddleware
+from serving.batching import DealBatcher, DealJob
+from serving.client_scoring import ClientInputError, score_clients
 from serving.config import ServingConfig
+from serving.content_type import JsonBodiesOnly
 from serving.models import ModelHolder
-from serving.schemas import DealIn, DealScore
+from serving.schemas import ClientIn, ClientScore, DealIn, DealList, DealScore, Moment
 from serving.scoring import score_deals
+from serving.scoring_log import ScoringLog
 from training.config import TrackingConfig
 from training.tracking import tracking_uri
 
@@ -28,6 +33,16 @@ CONFIG_ENV = "CVRE_SERVING_CONFIG"
 
 class BatchTooLarge(BentoMLException):
     error_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+class BadClients(BentoMLException):
+    error_code = HTTPStatus.BAD_REQUEST
+
+
+def _snapshot(as_of: datetime | None) -> pd.Timestamp:
+    """The scoring time as naive UTC, like every table: `as_of` or now."""
+    stamp = pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC")
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
 
 
 def _config() -> ServingConfig:
@@ -43,17 +58,41 @@ class CvreScoring:
         self.cfg = _config()
         mlflow.set_tracking_uri(tracking_uri(TrackingConfig(tracking_uri=self.cfg.tracking_uri)))
         self.holder = ModelHolder(self.cfg)  # raises if no champion: the service never becomes ready
-        log.info("serving %s", self.holder.models.versions)
+        self.scoring_log = ScoringLog(self.cfg.scoring_log_dir, self.cfg.scoring_log_max_files)
+        self.batcher = DealBatcher(self._score_deals, self.cfg.batching, now=lambda: _snapshot(None))
+        log.info("serving %s", self.holder.versions)
+
+    def _score_deals(self, deals: list[DealIn], as_of: pd.Timestamp) -> list[DealScore]:
+        return score_deals(deals, self.holder.models, as_of, self.cfg.deals, self.cfg.rules, log=self.scoring_log)
 
     @bentoml.api(route="/score_deals")
-    def score_deals(self, deals: list[DealIn], as_of: datetime | None = None) -> list[DealScore]:
+    async def score_deals(self, deals: DealList, as_of: datetime | None = None) -> list[DealScore]:
         """Score one or many open deals given in the canonical CRM form (deal, stage history, activities)."""
         if len(deals) > self.cfg.max_batch_size:
             raise BatchTooLarge(f"{len(deals)} deals in one request; the limit is {self.cfg.max_batch_size}")
         if not deals:
             return []
-        snapshot = pd.Timestamp(as_of) if as_of else pd.Timestamp.now(tz="UTC").tz_localize(None)
-        return score_deals(deals, self.holder.models, snapshot, self.cfg.deals, self.cfg.rules)
+        stamp = _snapshot(as_of) if as_of else None  # None: now, when the batch is scored
+        return await self.batcher([DealJob(deal, stamp) for deal in deals])
+
+    @bentoml.api(route="/score_clients")
+    def score_clients(self, clients: list[ClientIn], as_of: Moment | None = None) -> list[ClientScore]:
+        """Churn probability, risk band and reasons for one or many clients in the canonical CRM form
+        (purchases, support chats, campaign messages, optionally deals and jobs)."""
+        if len(clients) > self.cfg.max_batch_size:
+            raise BatchTooLarge(f"{len(clients)} clients in one request; the limit is {self.cfg.max_batch_size}")
+        models = self.holder.clients
+        if models is None:  # a response, not an exception: BentoML hides the message of every 5xx error
+            message = (f"no churn model in service: no {self.cfg.churn_model}@{self.cfg.alias} when the models "
+                       "were loaded; train one (`cvre train churn`) or promote one (`cvre models promote`), "
+                       "then POST /reload")
+            return JSONResponse({"error": message}, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
+        if not clients:
+            return []
+        try:
+            return score_clients(clients, models, _snapshot(as_of), log=self.scoring_log)
+        except ClientInputError as exc:
+            raise BadClients(str(exc)) from None
 
     @bentoml.api(route="/reload")
     def reload(self) -> dict:
@@ -63,7 +102,8 @@ class CvreScoring:
     @bentoml.api(route="/models")
     def models(self) -> dict:
         """The model versions in service and the last reload error, if any."""
-        return {"serving": self.holder.models.versions, "last_reload_error": self.holder.last_error}
+        return {"serving": self.holder.versions, "last_reload_error": self.holder.last_error}
 
 
 CvreScoring.add_asgi_middleware(ApiKeyMiddleware, env_var=os.environ.get("CVRE_API_KEY_ENV", "CVRE_API_KEY"))
+CvreScoring.add_asgi_middleware(JsonBodiesOnly)

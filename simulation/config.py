@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from core.config import StrictModel
+from simulation.shift import Shift
 
 
 class WorldShape(StrictModel):
@@ -111,3 +112,4 @@ class SimulationConfig(StrictModel):
     churn: Churn = Churn()
     defects: Defects = Defects()
     policies: Policies = Policies()
+    shift: Shift | None = Field(None, description="a later period's shifts (see simulation/shift.py)")

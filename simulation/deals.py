@@ -15,9 +15,9 @@ from core.schema import ACTIVITY_TYPES
 from simulation.clock import month_of, seasonal_days
 from simulation.config import SimulationConfig
 from simulation.entities import Cast
+from simulation.shift import BASE_LEAD_MIX, LEAD_SOURCES, factor, shift_lead_sources, shift_products, shifted_rows
 from simulation.truth import POLICIES, DealTraits, apply_policy, win_probability
 
-LEAD_SOURCES = ("web", "referral", "event", "outbound", "partner")
 UNANSWERED_HOURS = 336.0
 MAX_RESPONSE_HOURS = 720.0
 ACTIVITY_MIX = (0.30, 0.35, 0.15, 0.08, 0.12)
@@ -85,6 +85,7 @@ def _close_date_pushes(rng, created, close, cfg):
 
 
 def _leads(rng, n, created, repeat, owner_resp, cfg):
+    """`owner_resp` multiplies response hours: the owner's responsiveness (and a shift's delay)."""
     b = cfg.behaviour
     has_lead = rng.random(n) < b.lead_share * np.where(repeat, 0.75, 1.08)
     hours = np.exp(np.log(b.response_median_hours) + b.response_sigma * rng.standard_normal(n)) * owner_resp
@@ -104,16 +105,21 @@ def simulate_deal_chunk(rng: np.random.Generator, cast: Cast, cfg: SimulationCon
     owner = sales[rng.integers(0, len(sales), n)]
     created = seasonal_days(rng, n, cfg.world.start, end_day - 7.0, cfg.world.seasonality, cfg.world.growth_per_year)
     prod = rng.choice(len(products), size=n, p=products["share"].to_numpy())
+    shifted = shifted_rows(cfg.shift, cfg.world.start, created)
+    prod = shift_products(rng, prod, shifted, cfg.shift, len(products))
     tier = acc["tier"].to_numpy()[acc_idx]
     repeat = rng.random(n) < np.where(tier == "A", 0.45, 0.28)
 
     mean_amount = (products["list_price"].to_numpy()[prod] * pd.Series(tier).map(cfg.amounts.tier_multiplier)
                    .to_numpy() * np.where(repeat, cfg.amounts.repeat_multiplier, 1.0))
+    if cfg.shift is not None:
+        mean_amount = mean_amount * factor(shifted, cfg.shift.price_factor)
     sigma = cfg.amounts.sigma
     amount = np.round(mean_amount * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2), 2)
 
     has_lead, unanswered, response_hours, lead_created = _leads(
-        rng, n, created, repeat, reps["_responsiveness"].to_numpy()[owner], cfg)
+        rng, n, created, repeat, reps["_responsiveness"].to_numpy()[owner]
+        * (factor(shifted, cfg.shift.response_delay_factor) if cfg.shift is not None else 1.0), cfg)
 
     durations = _stage_timeline(rng, n, cfg)
     stage_entries = created[:, None] + np.cumsum(np.hstack([np.zeros((n, 1)), durations[:, :3]]), axis=1)
@@ -158,7 +164,7 @@ def simulate_deal_chunk(rng: np.random.Generator, cast: Cast, cfg: SimulationCon
             "has_lead": has_lead,
             "lead_id": np.where(has_lead, [f"LEAD{i:08d}" for i in range(first, first + n)], None),
             "lead_created_day": lead_created,
-            "lead_source": rng.choice(LEAD_SOURCES, size=n, p=[0.35, 0.2, 0.15, 0.2, 0.1]),
+            "lead_source": rng.choice(LEAD_SOURCES, size=n, p=BASE_LEAD_MIX),
             "response_answered": ~unanswered,
             "true_win_prob": p,
             "true_expected_amount": mean_amount,
@@ -171,6 +177,7 @@ def simulate_deal_chunk(rng: np.random.Generator, cast: Cast, cfg: SimulationCon
             "true_owner_skill": traits.owner_skill,
         }
     )
+    deals["lead_source"] = shift_lead_sources(rng, deals["lead_source"].to_numpy(), shifted, cfg.shift)
     for policy in POLICIES:
         p_policy = win_probability(apply_policy(traits, policy, cfg.policies, complies), cfg.win)
         deals[f"p_{policy}"] = p_policy

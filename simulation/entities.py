@@ -9,6 +9,7 @@ import pandas as pd
 
 from simulation.clock import to_timestamps
 from simulation.config import SimulationConfig
+from simulation.shift import with_new_product
 
 INDUSTRIES = ("software", "retail", "finance", "healthcare", "manufacturing", "logistics", "energy", "media")
 REGIONS = {
@@ -124,7 +125,8 @@ def make_cast(rng: np.random.Generator, cfg: SimulationConfig) -> Cast:
     n_accounts = max(20, int(round(cfg.deals / cfg.world.deals_per_account)))
     n_reps = int(np.clip(round(cfg.deals / cfg.world.deals_per_rep), 8, cfg.world.max_reps))
     accounts = make_accounts(rng, n_accounts, cfg)
-    return Cast(accounts, make_contacts(rng, accounts, cfg), make_reps(rng, n_reps, cfg), PRODUCTS.copy())
+    return Cast(accounts, make_contacts(rng, accounts, cfg), make_reps(rng, n_reps, cfg),
+                with_new_product(PRODUCTS.copy(), cfg.shift))
 
 
 def public_accounts(accounts: pd.DataFrame, start) -> pd.DataFrame:

@@ -65,6 +65,7 @@ def simulate_world(cfg: SimulationConfig, out: Path, policies: tuple[str, ...] =
     end_day = span_days(cfg.world.start, cfg.world.as_of)
     summary = WorldSummary(out)
     cast = make_cast(_rng(cfg.seed, _STREAM_CAST), cfg)
+    draw = (cfg.shift.draw,) if cfg.shift is not None and cfg.shift.draw else ()  # a later period's own deals
 
     writers = {name: ChunkedTableWriter(export_dir, name) for name in CHUNK_TABLES}
     truth_writer = ChunkedTableWriter(truth_dir, "deals_truth")
@@ -73,8 +74,9 @@ def simulate_world(cfg: SimulationConfig, out: Path, policies: tuple[str, ...] =
     starts = list(range(0, cfg.deals, cfg.world.chunk_deals))
     for chunk_no, first in enumerate(tqdm(starts, desc="simulating deals", unit="chunk", disable=not progress)):
         n = min(cfg.world.chunk_deals, cfg.deals - first)
-        chunk = simulate_deal_chunk(_rng(cfg.seed, _STREAM_DEALS, chunk_no), cast, cfg, first, n, end_day)
-        tables, truth, found = export_deal_chunk(_rng(cfg.seed, _STREAM_EXPORT, chunk_no), chunk, cast, cfg, end_day)
+        chunk = simulate_deal_chunk(_rng(cfg.seed, _STREAM_DEALS, chunk_no, *draw), cast, cfg, first, n, end_day)
+        tables, truth, found = export_deal_chunk(_rng(cfg.seed, _STREAM_EXPORT, chunk_no, *draw), chunk, cast, cfg,
+                                                 end_day)
         for name, frame in tables.items():
             writers[name].write(frame)
         truth_writer.write(truth)
@@ -85,7 +87,7 @@ def simulate_world(cfg: SimulationConfig, out: Path, policies: tuple[str, ...] =
         writer.close()
         summary.rows[writer.table] = writer.rows
 
-    rng = _rng(cfg.seed, _STREAM_CLIENTS)
+    rng = _rng(cfg.seed, _STREAM_CLIENTS, *draw)
     client_tables, client_truth = simulate_clients(rng, cast, cfg, end_day)
     contacts, dup_ids = defects.duplicate_contacts(rng, public_contacts(cast.contacts, cfg.world.start),
                                                    cfg.defects.duplicate_contacts)

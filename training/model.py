@@ -36,17 +36,21 @@ class CvreModel(mlflow.pyfunc.PythonModel):
         self.calibrator = joblib.load(a["calibrator"]) if "calibrator" in a else None
         self.quantiles = [lgb.Booster(model_file=a[k]) for k in ("q_low", "q_high") if k in a]
         self.reference = {k.removeprefix("ref_"): pd.read_parquet(v) for k, v in a.items() if k.startswith("ref_")}
+        self.feature_config = json.loads(Path(a["feature_config"]).read_text()) if "feature_config" in a else {}
 
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
         return prepare_frame(frame, self.spec["features"], self.spec["categories"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        X = self.features(model_input)
-        raw = self.booster.predict(X)
+        return self.predict_features(self.features(model_input))
+
+    def predict_features(self, X: pd.DataFrame, **lgb_params) -> pd.DataFrame:
+        """`predict` on rows already typed by `features` (serving prepares them once; `num_threads` e.g.)."""
+        raw = self.booster.predict(X, **lgb_params)
         if self.spec["task"] == "amount":
             out = pd.DataFrame({"amount": raw})
             if self.quantiles:
-                low, high = (q.predict(X) for q in self.quantiles)
+                low, high = (q.predict(X, **lgb_params) for q in self.quantiles)
                 out["amount_p10"], out["amount_p90"] = np.minimum(low, raw), np.maximum(high, raw)
             return out
         prob = calibrated(self.calibrator, raw) if self.calibrator is not None else np.clip(raw, 0.0, 1.0)

@@ -1,7 +1,8 @@
-"""Reference tables logged inside each deal model: the history its features need at scoring time.
+"""Reference tables logged inside each model: the history and population its features need at scoring time.
 
-Owner and account win rates, account context and contact coverage are computed from these tables, so
-the scoring API builds features from exactly the training snapshot, never a newer one.
+Deal models carry closed deals and static entities (owner and account win rates, account context,
+contact coverage); the churn model carries the clients' R, F and M values and the feature config, so
+the scoring API ranks clients and builds features from exactly the training snapshot, never a newer one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.io import read_table
+from features.clients import RFM_VALUES
 from features.snapshot import tables_as_of
 
 REFERENCE_TABLES = ("opportunities", "accounts", "contacts", "products", "reps")
@@ -20,6 +22,8 @@ REFERENCE_COLUMNS = {
                       "closed_at"],
     "contacts": ["contact_id", "account_id", "created_at"],
 }
+CLIENT_POPULATION = "client_population"
+FEATURE_CONFIG = "feature_config"
 
 
 def reference_tables(features_dir: Path) -> dict[str, pd.DataFrame]:
@@ -37,6 +41,21 @@ def reference_tables(features_dir: Path) -> dict[str, pd.DataFrame]:
         opps = tables["opportunities"]
         tables["opportunities"] = opps[opps["outcome"].isin(["won", "lost"])]
     return tables
+
+
+def client_reference_tables(features_dir: Path) -> dict[str, pd.DataFrame]:
+    """Every client's R, F and M values at the training snapshot: a scored client is ranked among them."""
+    frame = pd.read_parquet(Path(features_dir) / "clients_score.parquet", columns=["account_id", *RFM_VALUES])
+    return {CLIENT_POPULATION: frame}
+
+
+def save_feature_config(features_dir: Path, folder: Path) -> dict[str, str]:
+    """The feature config the training tables were built with, so serving builds features the same way."""
+    manifest = json.loads((Path(features_dir) / "feature_manifest.json").read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{FEATURE_CONFIG}.json"
+    path.write_text(json.dumps(manifest["config"], indent=1))
+    return {FEATURE_CONFIG: str(path)}
 
 
 def save_reference(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, str]:

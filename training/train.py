@@ -16,13 +16,14 @@ from mlflow.models import infer_signature
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from monitoring.reference import REFERENCE_TASKS, log_reference_snapshot
 from training import plots
 from training.baselines import baseline_metrics, bayes_metrics
 from training.config import Task, TaskConfig, TrainingConfig
 from training.data import NotEnoughData, TaskData, load_task
 from training.metrics import binary_metrics, regression_metrics
 from training.model import CvreModel, calibrated, save_artifacts
-from training.reference import reference_tables, save_reference
+from training.reference import client_reference_tables, reference_tables, save_feature_config, save_reference
 from training.registry import CHALLENGER, CHAMPION, Decision, alias_version, gate, set_champion
 from training.tracking import git_commit
 from training.tuning import base_params, fit_booster, tune
@@ -124,6 +125,8 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
         mlflow.log_params({f"best_{k}": v for k, v in params.items()} | {"best_iteration": booster.best_iteration})
 
         metrics, pred, calibrator, quantiles = _evaluate(data, booster, task_cfg, cfg, final_params)
+        if task in REFERENCE_TASKS:  # the drift reference of `cvre monitor`
+            log_reference_snapshot(features_dir, data, lambda X: calibrated(calibrator, booster.predict(X)), cfg.seed)
         metrics |= baseline_metrics(data, cfg.seed)
         metrics |= bayes_metrics(data, metrics)
         mlflow.log_metrics({k if k.startswith(("baseline", "bayes")) or "_gap" in k else f"test_{k}": v
@@ -147,6 +150,9 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
                                    quantiles)
         if task in ("win", "amount"):
             artifacts |= save_reference(reference_tables(features_dir), folder / "model")
+        elif task == "churn":
+            artifacts |= save_reference(client_reference_tables(features_dir), folder / "model")
+            artifacts |= save_feature_config(features_dir, folder / "model")
         info = mlflow.pyfunc.log_model(name="model", python_model=CvreModel(), artifacts=artifacts,
                                        input_example=data.raw_example, registered_model_name=name)
         version = str(info.registered_model_version)
@@ -190,7 +196,7 @@ def _promote(client, name, version, data: TaskData, metrics, task, task_cfg: Tas
     champion_value = None
     if champion is not None:
         model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
-        scored = model.predict(data.X["test"])
+        scored = model.unwrap_python_model().predict(None, data.X["test"])  # X is typed: no signature casts
         column = "amount" if task == "amount" else "probability"
         y = data.y["test"]
         champion_value = (regression_metrics(y, scored[column].to_numpy()) if task == "amount"

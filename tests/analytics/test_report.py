@@ -109,8 +109,8 @@ def test_cli_report(small_world, leakage_dir, tmp_path):
     from cli.main import app
 
     runner = CliRunner()
-    result = runner.invoke(app, ["report", "--data", str(small_world), "--leakage", str(leakage_dir), "--out", str(tmp_path)],
-                           env={"COLUMNS": "200"})
+    args = ["report", "--data", str(small_world), "--leakage", str(leakage_dir), "--out", str(tmp_path)]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert str(tmp_path / "value_health.html") in result.output and (tmp_path / "index.html").exists()
     missing = runner.invoke(app, ["report", "--data", str(tmp_path)], env={"COLUMNS": "200"})

@@ -103,3 +103,18 @@ def test_absent_inputs_are_skipped_with_a_warning():
     table, warnings = build_deal_features(tables_as_of(world, AS_OF), AS_OF, DealFeatureConfig())
     assert any("activities absent" in w for w in warnings) and any("stage_history absent" in w for w in warnings)
     assert "activities_total" not in table.columns and "days_in_stage" not in table.columns
+
+
+def test_rows_for_some_deals_equal_the_full_build():
+    tables = tables_as_of(hand_world(), AS_OF)
+    full, _ = build_deal_features(tables, AS_OF, DealFeatureConfig())
+    some, _ = build_deal_features(tables, AS_OF, DealFeatureConfig(), only=["D3", "D1"])
+    expected = full.set_index("opportunity_id").loc[some["opportunity_id"]].reset_index()
+    pd.testing.assert_frame_equal(some, expected, check_dtype=False)
+
+
+def test_empty_stage_history_and_leads_give_rows_without_them():
+    world = hand_world()
+    world["stage_history"], world["leads"] = world["stage_history"].iloc[:0], world["leads"].iloc[:0]
+    table, _ = build_deal_features(tables_as_of(world, AS_OF), AS_OF, DealFeatureConfig())
+    assert not table["has_stage_history"].any() and not table["has_lead"].any()

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 import yaml
 
@@ -37,14 +38,18 @@ def registry(small_world, tmp_path_factory):
     setup_tracking(cfg.tracking)
     for task in ("win", "amount"):
         train_task(features, task, cfg)
-    return {"tmp": tmp, "features": features, "tracking_uri": cfg.tracking.tracking_uri}
+    cfg.tuning.trials = 1  # the churn model only has to exist: its parity is tested, not its quality
+    train_task(features, "churn", cfg)
+    return {"tmp": tmp, "features": features, "tracking_uri": cfg.tracking.tracking_uri,
+            "export": small_world / "export", "scoring_log": tmp / "scoring_log"}
 
 
 @pytest.fixture(scope="session")
 def server(registry):
     tmp = registry["tmp"]
     config = tmp / "serving.yaml"
-    config.write_text(yaml.safe_dump({"tracking_uri": registry["tracking_uri"], "max_batch_size": 5}))
+    config.write_text(yaml.safe_dump({"tracking_uri": registry["tracking_uri"], "max_batch_size": 5,
+                                      "scoring_log_dir": str(registry["scoring_log"]), "scoring_log_max_files": 3}))
     port = free_port()
     env = {**os.environ, "CVRE_SERVING_CONFIG": str(config), "BENTOML_HOME": str(tmp / "bentoml"),
            "CVRE_API_KEY": API_KEY, "BENTOML_DO_NOT_TRACK": "true"}
@@ -96,3 +101,39 @@ def deal(oid: str = "NEW-1", **over) -> dict:
     }
     body.update(over)
     return body
+
+
+CLIENT_TABLES = ("accounts", "transactions", "chats", "messages", "contacts", "opportunities", "jobs")
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """Rows as JSON-ready dicts: missing values None, times ISO, numbers exact (no float formatting)."""
+    out = []
+    for row in frame[columns].astype(object).to_dict("records"):
+        out.append({k: None if pd.isna(v) else v.isoformat() if isinstance(v, pd.Timestamp) else v
+                    for k, v in row.items()})
+    return out
+
+
+def client_bodies(export: Path, account_ids: list[str]) -> list[dict]:
+    """Clients of the simulated world in the API's canonical form, built from its exported tables."""
+    t = {name: pd.read_parquet(export / f"{name}.parquet") for name in CLIENT_TABLES}
+    messages = t["messages"].merge(t["contacts"][["contact_id", "account_id"]], on="contact_id")
+    bodies = []
+    for aid in account_ids:
+        (account,) = _records(t["accounts"][t["accounts"]["account_id"] == aid], ["industry", "tier", "region"])
+        mine = {name: frame[frame["account_id"] == aid] for name, frame in
+                (("transactions", t["transactions"]), ("chats", t["chats"]), ("messages", messages),
+                 ("deals", t["opportunities"]), ("jobs", t["jobs"]))}
+        bodies.append({
+            "account_id": aid, **account,
+            "transactions": _records(mine["transactions"], ["transaction_id", "occurred_at", "amount", "quantity",
+                                                            "business_category"]),
+            "chats": _records(mine["chats"], ["created_at", "first_response_at", "resolved_at"]),
+            "messages": _records(mine["messages"], ["campaign_id", "sent_at", "delivered_at", "read_at",
+                                                    "replied_at"]),
+            "deals": _records(mine["deals"], ["opportunity_id", "created_at", "stage", "outcome", "amount",
+                                              "closed_at"]),
+            "jobs": _records(mine["jobs"], ["opened_at", "placements", "fee", "cost", "closed_at"]),
+        })
+    return bodies

@@ -1,0 +1,1 @@
+"""Leakage drivers (`cvre explain`): TreeSHAP attribution of each deal's shortfall to behaviours, in euros."""

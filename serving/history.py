@@ -1,0 +1,38 @@
+"""The model's reference tables (its training snapshot) cut to a scoring time, once per time, not per request."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+
+from features.snapshot import tables_as_of
+
+
+def latest_time(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
+    """The last timestamp in any table: cutting at it, or any later time, changes nothing."""
+    stamps = [frame[col].max() for frame in tables.values() for col in frame.columns
+              if pd.api.types.is_datetime64_any_dtype(frame[col])]
+    stamps = [s for s in stamps if pd.notna(s)]
+    return max(stamps) if stamps else None
+
+
+class ReferenceHistory:
+    """`tables_as_of(reference, as_of)`, cached: every time after the snapshot shares one entry (the usual case:
+    scoring now), earlier times keep up to `max_cached` entries."""
+
+    def __init__(self, reference: dict[str, pd.DataFrame], max_cached: int = 16):
+        self.reference = reference
+        self.latest = latest_time(reference)
+        self.max_cached = max_cached
+        self._cache: dict[pd.Timestamp | None, dict[str, pd.DataFrame]] = {}
+        self._lock = threading.Lock()
+
+    def as_of(self, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+        key = None if self.latest is None or as_of >= self.latest else as_of
+        with self._lock:
+            if key not in self._cache:
+                if len(self._cache) >= self.max_cached:
+                    self._cache.clear()
+                self._cache[key] = tables_as_of(self.reference, self.latest if key is None else as_of)
+            return self._cache[key]
