@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +27,7 @@ def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | 
              train: bool = True) -> None:
     cfg = load_config(SimulationConfig, config, "simulate.yaml")
     cfg.deals, cfg.seed = deals, seed
-    console.rule(f"1/3 simulate a CRM world: {deals:,} deals, seed {seed}")
+    console.rule(f"1/7 simulate a CRM world: {deals:,} deals, seed {seed}")
     world = simulate_world(cfg, out)
     console.print(rows_table(f"Entities ({world.seconds:.1f}s)", world.rows))
 
@@ -40,7 +41,7 @@ def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | 
         quality.add_row(name, f"{found.get(name, '-'):,}" if name in found else "-", f"{injected.get(name, 0):,}")
     console.print(quality)
 
-    console.rule("2/3 build point-in-time features")
+    console.rule("2/7 build point-in-time features")
     run = build_features(out, load_config(FeatureConfig, None, "features.yaml"))
     console.print(rows_table(f"Feature tables as of {run.as_of.date()} in {run.out}", run.rows))
     open_block = world.policy_recovery["open_pipeline"]
@@ -50,26 +51,81 @@ def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | 
     console.print(f"Export: {out / EXPORT_DIR}  truth: {out / TRUTH_DIR}  features: {run.out}")
     if train:
         _train_models(run.out, console)
-    _leakage(out, console)
+    leakage = _leakage(out, console)
+    paths = {"dashboards": _dashboards(out, leakage, console)}
+    if _has_win_champion():
+        paths["driver report"] = _explain(out, console)
+        paths["drift report"] = _drift_check(cfg, out, console)
+    else:
+        console.print("[yellow]no cvre-win champion: the driver report and the drift check need one[/]")
+    console.rule("where to look")
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
 
 
-def _leakage(world: Path, console: Console) -> None:
-    """Seed 000's headline on the open pipeline, with the champion win model when there is one."""
+def _has_win_champion() -> bool:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+
+    try:
+        MlflowClient().get_model_version_by_alias("cvre-win", "champion")
+    except MlflowException:
+        return False
+    return True
+
+
+def _leakage(world: Path, console: Console) -> Path:
+    """Seed 000's headline on the open pipeline, with the champion win model when there is one."""
 
     from analytics.config import LeakageConfig
     from analytics.report import print_headline
     from analytics.run import run_leakage
 
     cfg = load_config(LeakageConfig, None, "leakage.yaml")
-    try:
-        MlflowClient().get_model_version_by_alias("cvre-win", "champion")
-    except MlflowException:
+    if not _has_win_champion():
         console.print("[yellow]no cvre-win champion: the headline uses the simulator's true probabilities[/]")
         cfg.probability = "truth"
-    console.rule("revenue leakage (cvre leakage)")
-    print_headline(run_leakage(world, cfg), console)
+    console.rule("4/7 revenue leakage (cvre leakage)")
+    run = run_leakage(world, cfg)
+    print_headline(run, console)
+    return run.out
+
+
+def _dashboards(world: Path, leakage: Path, console: Console) -> Path:
+    from analytics.dashboards import ReportConfig, build_reports
+
+    console.rule("5/7 dashboards (cvre report)")
+    pages = build_reports(leakage, world / "reports", load_config(ReportConfig, None, "report.yaml"), world)
+    for name, path in pages.items():
+        console.print(f"{name}: {path}")
+    return pages["index"]
+
+
+def _explain(world: Path, console: Console) -> Path:
+    """SHAP drivers of the open pipeline's shortfall, in euros, from the champion just trained."""
+    from analytics.drivers.config import ExplainConfig
+    from analytics.drivers.report import print_summary
+    from analytics.drivers.run import run_explain
+
+    console.rule("6/7 leakage drivers (cvre explain)")
+    cfg = load_config(ExplainConfig, None, "explain.yaml")
+    run = run_explain(world, cfg, progress=False)
+    print_summary(run, console)
+    return run.paths["report"]
+
+
+def _drift_check(world_cfg: SimulationConfig, world: Path, console: Console) -> Path:
+    """The same company a year later with configs/shift.yaml's shifts, checked against the champion."""
+    from monitoring.later import check_later_period
+    from monitoring.run import print_run
+    from training.config import TrainingConfig
+
+    console.rule("7/7 drift check of a shifted later period (cvre monitor)")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # three small files: no bars
+    run = check_later_period(world_cfg, world / "later", load_config(TrainingConfig, None, "training.yaml"),
+                             progress=False)
+    print_run(run, console)
+    return run.report_path
 
 
 def _train_models(features_dir: Path, console: Console) -> None:
@@ -78,7 +134,7 @@ def _train_models(features_dir: Path, console: Console) -> None:
     from training.tracking import setup_tracking
     from training.train import train_task
 
-    console.rule("3/3 train win, amount and churn models (small Optuna budget)")
+    console.rule("3/7 train win, amount and churn models (small Optuna budget)")
     cfg = load_config(TrainingConfig, None, "training.yaml")
     cfg.tuning.trials, cfg.tuning.timeout_s = DEMO_TRIALS, DEMO_STUDY_SECONDS
     uri = setup_tracking(cfg.tracking)

@@ -13,9 +13,9 @@ TASKS: tuple[Task, ...] = ("win", "amount", "churn")  # `all`; `lead` trains on 
 
 
 class SearchSpace(StrictModel):
-    num_leaves: tuple[int, int] = (2, 64)  # from stumps: CRM win functions are close to additive
-    learning_rate: tuple[float, float] = (0.01, 0.3)
-    min_child_samples: tuple[int, int] = (5, 500)
+    num_leaves: tuple[int, int] = (8, 96)
+    learning_rate: tuple[float, float] = (0.02, 0.2)
+    min_child_samples: tuple[int, int] = (10, 200)
     feature_fraction: tuple[float, float] = (0.5, 1.0)
     bagging_fraction: tuple[float, float] = (0.6, 1.0)
     lambda_l2: tuple[float, float] = (1e-3, 10.0)
@@ -29,6 +29,10 @@ class TuningConfig(StrictModel):
     pruner_warmup_steps: int = Field(30, ge=0)
     storage: str = Field("sqlite:///mlruns/optuna.db", description="Optuna storage URL (resumable)")
     space: SearchSpace = SearchSpace()
+    first_trial: dict[str, float] = Field(
+        {"num_leaves": 7, "learning_rate": 0.05, "min_child_samples": 50, "feature_fraction": 0.8,
+         "bagging_fraction": 0.8, "lambda_l2": 1.0},
+        description="parameters tried first (a new study only), so a short budget starts from a sound model")
 
 
 class TaskConfig(StrictModel):

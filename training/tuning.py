@@ -73,6 +73,8 @@ def tune(data: TaskData, cfg: TrainingConfig, task_cfg: TaskConfig, study_name: 
     study = optuna.create_study(study_name=study_name, storage=_storage(cfg.tuning.storage), direction="minimize",
                                 sampler=sampler, pruner=pruner, load_if_exists=True)
     done = len([t for t in study.trials if t.state.is_finished()])
+    if not study.trials and cfg.tuning.first_trial:
+        study.enqueue_trial(cfg.tuning.first_trial, skip_if_exists=True)
 
     def objective(trial: optuna.Trial) -> float:
         params = sample_params(trial, data.task, cfg, task_cfg)
