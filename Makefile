@@ -20,7 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install the pinned set (requirements.lock)
 
-demo: $(STAMP)  ## Simulate the default world (20k deals), build all features, print a summary
+demo: $(STAMP)  ## The main job on a 20k-deal world: features, 3 models, leakage, dashboards, drivers, drift
 	$(BIN)/cvre demo --out data/demo
 
 browser:  ## Install headless Chromium and its driver for the dashboard tests (Debian packages)

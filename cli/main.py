@@ -405,7 +405,7 @@ def demo(
     train: Annotated[bool, typer.Option(help="Also train and register the three models.")] = True,
     config: ConfigOption = None,
 ) -> None:
-    """Run the main job on embedded defaults: simulate, build features, train models, print a summary."""
+    """The main job on embedded defaults: simulate, features, 3 models, leakage, dashboards, drivers, drift check."""
     from cli.demo import run_demo
 
     try:
