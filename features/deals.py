@@ -6,6 +6,8 @@ snapshot. Every lookup keeps events strictly at or before the deal's own cutoff.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -41,9 +43,10 @@ def stage_features(history: pd.DataFrame, cut: pd.DataFrame, logged_acts: pd.Dat
     cutoff_s = seconds(cut["cutoff"])
     t = seconds(history["entered_at"])
     keep = (d >= 0) & (t <= cutoff_s[np.maximum(d, 0)])
-    h = pd.DataFrame({"d": d[keep], "t": t[keep],
-                      "order": history["stage"].map(STAGE_ORDER).to_numpy()[keep]}).sort_values(["d", "t"])
-    dd, tt, order = h["d"].to_numpy(), h["t"].to_numpy(), h["order"].to_numpy(dtype=float)
+    dd, tt = d[keep], t[keep]
+    order = history["stage"].map(STAGE_ORDER).to_numpy(dtype=float)[keep]
+    by_deal_time = np.lexsort((tt, dd))  # stable, as pandas' sort on two keys
+    dd, tt, order = dd[by_deal_time], tt[by_deal_time], order[by_deal_time]
     m = len(dd)  # the [:m] keep an empty history empty
     first_row = np.r_[True, dd[1:] != dd[:-1]][:m]
     last_row = np.r_[dd[1:] != dd[:-1], True][:m]
@@ -161,25 +164,53 @@ def close_date_features(opps: pd.DataFrame, changes: pd.DataFrame, cut: pd.DataF
     )
 
 
+@dataclass(frozen=True)
+class WinHistory:
+    """Closed deals by owner/account and close time with running win counts: prior win rates by binary search.
+
+    Built once per table of deals (serving indexes a model's reference snapshot once, not per request).
+    """
+
+    keys: pd.Index  # distinct owner/account ids ("\x00": missing)
+    times: np.ndarray  # distinct close times, sorted (ns)
+    by_key: np.ndarray  # per closed deal, sorted: key code * (len(times) + 1) + rank of its close time
+    key_wins: np.ndarray  # running wins along by_key, from 0
+    closes: np.ndarray  # close times of all closed deals, sorted (ns)
+    wins: np.ndarray  # running wins along closes, from 0
+
+    @classmethod
+    def of(cls, opps: pd.DataFrame, key: str) -> WinHistory:
+        closed = opps[opps["outcome"].isin(["won", "lost"]) & opps["closed_at"].notna()]
+        codes, keys = pd.factorize(_keys(closed, key))
+        closes = closed["closed_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        won = (closed["outcome"] == "won").to_numpy(dtype=float)
+        times = np.unique(closes)
+        by_key = codes.astype(np.int64) * (len(times) + 1) + np.searchsorted(times, closes)
+        order, by_time = np.argsort(by_key, kind="stable"), np.argsort(closes, kind="stable")
+        return cls(pd.Index(keys), times, by_key[order], np.r_[0.0, np.cumsum(won[order])], closes[by_time],
+                   np.r_[0.0, np.cumsum(won[by_time])])
+
+    def rates(self, cut: pd.DataFrame, key: str, prefix: str, prior: float) -> pd.DataFrame:
+        """Deals of the same owner/account closed strictly before each cutoff: count and smoothed win rate."""
+        cutoff = cut["cutoff"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        code = self.keys.get_indexer(_keys(cut, key))
+        first = np.maximum(code, 0) * (len(self.times) + 1)
+        start = np.searchsorted(self.by_key, first)
+        end = np.searchsorted(self.by_key, first + np.searchsorted(self.times, cutoff))
+        n = np.where(code >= 0, end - start, 0).astype(float)
+        wins = np.where(code >= 0, self.key_wins[end] - self.key_wins[start], 0.0)
+        before = np.searchsorted(self.closes, cutoff)  # all owners/accounts: the rate the prior leans to
+        with np.errstate(invalid="ignore", divide="ignore"):
+            base = np.where(before > 0, self.wins[before] / before, 0.5)
+        return pd.DataFrame({f"{prefix}_prior_deals": n, f"{prefix}_win_rate": (wins + prior * base) / (n + prior)})
+
+
+def _keys(frame: pd.DataFrame, key: str) -> np.ndarray:
+    if key not in frame.columns:
+        return np.full(len(frame), "\x00", dtype=object)
+    return frame[key].fillna("\x00").astype(str).to_numpy(dtype=object)
+
+
 def prior_win_rates(opps: pd.DataFrame, cut: pd.DataFrame, key: str, prefix: str, prior: float) -> pd.DataFrame:
     """Deals of the same owner/account closed strictly before the cutoff: count and smoothed win rate."""
-    closed = opps[opps["outcome"].isin(["won", "lost"]) & opps["closed_at"].notna()]
-    closed = closed.assign(k=closed[key].fillna("\x00").astype(str), w=(closed["outcome"] == "won").astype(float))
-    closed = closed.sort_values("closed_at")
-    closed["n_cum"] = closed.groupby("k").cumcount() + 1.0
-    closed["w_cum"] = closed.groupby("k")["w"].cumsum()
-    closed["g_n"] = np.arange(1, len(closed) + 1, dtype=float)
-    closed["g_w"] = closed["w"].cumsum()
-    query = pd.DataFrame({"row": np.arange(len(cut)), "cutoff": cut["cutoff"].to_numpy(),
-                          "k": cut[key].fillna("\x00").astype(str).to_numpy()}).sort_values("cutoff")
-    right = closed[["closed_at", "k", "n_cum", "w_cum"]].rename(columns={"closed_at": "cutoff"})
-    by_key = pd.merge_asof(query, right, on="cutoff", by="k", allow_exact_matches=False)
-    overall = pd.merge_asof(query, closed[["closed_at", "g_n", "g_w"]].rename(columns={"closed_at": "cutoff"}),
-                            on="cutoff", allow_exact_matches=False)
-    by_key = by_key.set_index("row").sort_index()
-    overall = overall.set_index("row").sort_index()
-    base = (overall["g_w"] / overall["g_n"]).fillna(0.5).to_numpy()
-    n = by_key["n_cum"].fillna(0.0).to_numpy()
-    wins = by_key["w_cum"].fillna(0.0).to_numpy()
-    return pd.DataFrame({f"{prefix}_prior_deals": n,
-                         f"{prefix}_win_rate": (wins + prior * base) / (n + prior)})
+    return WinHistory.of(opps, key).rates(cut, key, prefix, prior)

@@ -24,12 +24,18 @@ def index_of(keys: pd.Series, values: pd.Series) -> np.ndarray:
 
 def seconds(ts: pd.Series | np.ndarray) -> np.ndarray:
     """Timestamps -> int64 seconds since the epoch (NaT -> a very small number)."""
-    values = pd.to_datetime(pd.Series(ts)).to_numpy(dtype="datetime64[s]").astype(np.int64)
-    return values
+    values = ts.to_numpy() if isinstance(ts, pd.Series) else np.asarray(ts)
+    if values.dtype.kind != "M":  # strings, objects, time zones: parsed by pandas first
+        values = pd.to_datetime(pd.Series(ts)).to_numpy()
+    return values.astype("datetime64[s]").astype(np.int64)
 
 
 def days_between(later, earlier) -> np.ndarray:
     """(later - earlier) in days; NaN where either side is missing."""
+    if isinstance(later, pd.Series) and isinstance(earlier, pd.Series) and later.dtype == earlier.dtype == "M8[ns]":
+        delta = later.to_numpy() - earlier.to_numpy()  # what pandas computes below, without building Series
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isnat(delta), np.nan, delta.view(np.int64) / 10**9) / SECONDS_PER_DAY
     delta = pd.Series(_as_time(later) - _as_time(earlier))
     return (delta.dt.total_seconds() / SECONDS_PER_DAY).to_numpy(dtype=float)
 
@@ -60,7 +66,5 @@ def per_group(values: np.ndarray, group: np.ndarray, n: int, how: str) -> np.nda
     if how == "sum":
         return np.bincount(group, weights=values, minlength=n)
     out = np.full(n, np.nan)
-    if len(group):
-        series = pd.Series(values).groupby(group).agg(how)
-        out[series.index.to_numpy()] = series.to_numpy()
+    (np.fmax if how == "max" else np.fmin).at(out, group, values)  # fmax/fmin skip NaN, as groupby does
     return out

@@ -16,7 +16,7 @@ class BatchingConfig(StrictModel):
 
     enabled: bool = Field(True, description="false: every request is scored on its own")
     max_batch_size: int = Field(1000, ge=1, description="deals scored in one pass at most (a larger request is "
-                                "split); independent of the per-request limit max_batch_size")
+                                "scored alone); independent of the per-request limit max_batch_size")
     max_latency_ms: int = Field(10_000, ge=1, description="a request that would wait longer than this in the "
                                 "queue is refused with 503 (overload), not queued further")
 

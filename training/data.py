@@ -42,10 +42,13 @@ def prepare_frame(df: pd.DataFrame, features: list[str], categories: dict[str, l
     for col in features:
         values = df[col] if col in df.columns else pd.Series(np.nan, index=df.index)
         if col in categories:
-            columns[col] = pd.Categorical(values.astype("string").astype(object), categories=categories[col])
+            dtype = pd.CategoricalDtype(categories[col])  # codes by lookup: what Categorical(values, cats) does
+            codes = dtype.categories.get_indexer(values.astype("string").astype(object))
+            columns[col] = pd.Categorical.from_codes(codes, dtype=dtype)
+        elif isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":  # numpy numbers, flags: a plain cast
+            columns[col] = values.to_numpy(dtype="float64")
         else:
-            columns[col] = pd.to_numeric(values.astype("float64") if values.dtype == bool else values,
-                                         errors="coerce").astype("float64")
+            columns[col] = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
     return pd.DataFrame(columns, index=df.index, columns=features)  # built at once: ~100 inserts are slow
 
 

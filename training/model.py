@@ -44,8 +44,26 @@ class CvreModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return self.predict_features(self.features(model_input))
 
-    def predict_features(self, X: pd.DataFrame, **lgb_params) -> pd.DataFrame:
-        """`predict` on rows already typed by `features` (serving prepares them once; `num_threads` e.g.)."""
+    def matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """Typed rows as LightGBM reads a DataFrame (category codes against the booster's own categories, missing
+        NaN), so that several booster calls on the same rows convert them once."""
+        categories = iter(self.booster.pandas_categorical or [])
+        out = np.empty(X.shape, dtype="float64")
+        for j, (col, dtype) in enumerate(X.dtypes.items()):
+            if isinstance(dtype, pd.CategoricalDtype):
+                values = X[col]
+                wanted = next(categories)
+                if list(dtype.categories) != list(wanted):
+                    values = values.cat.set_categories(wanted)
+                codes = values.cat.codes.to_numpy()
+                out[:, j] = np.where(codes >= 0, codes, np.nan)
+            else:
+                out[:, j] = X[col].to_numpy(dtype="float64")
+        return out
+
+    def predict_features(self, X: pd.DataFrame | np.ndarray, **lgb_params) -> pd.DataFrame:
+        """`predict` on rows already typed by `features`, or `matrix` of them (serving prepares them once;
+        `num_threads` e.g.)."""
         raw = self.booster.predict(X, **lgb_params)
         if self.spec["task"] == "amount":
             out = pd.DataFrame({"amount": raw})

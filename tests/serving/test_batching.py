@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
-from serving.batching import DealBatcher, DealJob, plan
+from serving.batching import DealBatcher, DealJob, Overloaded, plan
 from serving.config import BatchingConfig
 from serving.schemas import DealIn, DealScore
 from tests.serving.conftest import deal
@@ -65,6 +65,34 @@ def test_dispatcher_batches_concurrent_requests():
     results = asyncio.run(main())
     assert [r[0].opportunity_id for r in results] == [f"D{i}" for i in range(60)]
     assert sum(calls) == 60 and max(calls) > 1  # some requests were scored together
+
+
+def test_a_lone_request_is_scored_at_once():
+    calls: list[int] = []
+
+    async def main():
+        batcher = DealBatcher(fake_score(calls), BatchingConfig(max_latency_ms=10_000), now=lambda: T1)
+        start = asyncio.get_running_loop().time()
+        await batcher(jobs("A"))
+        return asyncio.get_running_loop().time() - start
+
+    assert asyncio.run(main()) < 0.2 and calls == [1]  # not held back to wait for a batch to fill
+
+
+def test_requests_queued_past_the_latency_limit_get_503():
+    def slow(deals, as_of):
+        import time
+
+        time.sleep(0.05)
+        return fake_score([])(deals, as_of)
+
+    async def main():
+        batcher = DealBatcher(slow, BatchingConfig(max_batch_size=1, max_latency_ms=20), now=lambda: T1)
+        return await asyncio.gather(*(batcher(jobs(f"D{i}")) for i in range(3)), return_exceptions=True)
+
+    first, *rest = asyncio.run(main())
+    assert first[0].opportunity_id == "D0"
+    assert all(isinstance(r, Overloaded) and "max_latency_ms" in str(r) for r in rest)
 
 
 @pytest.mark.slow
