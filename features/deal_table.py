@@ -19,7 +19,7 @@ from features.deals import (
     lead_features,
     stage_features,
 )
-from features.timeline import composite, days_between, index_of, seconds
+from features.timeline import composite, days_between, index_of, known_by_cutoff, seconds
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _acts_for(tables: dict, cut: pd.DataFrame) -> pd.DataFrame:
                              "type_code": np.array([], np.int8), "logged": np.array([], bool)})
     d = index_of(cut["opportunity_id"], acts["opportunity_id"])
     t = seconds(acts["occurred_at"])
-    keep = (d >= 0) & (t <= seconds(cut["cutoff"])[np.maximum(d, 0)])
+    keep = known_by_cutoff(d, t, seconds(cut["cutoff"]))
     logged = acts["logged"].fillna(False).to_numpy(dtype=bool) if "logged" in acts else np.ones(len(acts), bool)
     type_code = pd.Categorical(acts["activity_type"], categories=ACTIVITY_TYPES).codes
     return pd.DataFrame({"d": d[keep], "t": t[keep], "type_code": type_code[keep], "logged": logged[keep]})

@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.schema import ACTIVITY_TYPES, STAGES_OPEN
 from features.config import DealFeatureConfig
-from features.timeline import count_in_window, days_between, index_of, per_group, seconds
+from features.timeline import count_in_window, days_between, index_of, known_by_cutoff, per_group, seconds
 
 STAGE_ORDER = {**{s: i for i, s in enumerate(STAGES_OPEN)}, "closed_won": 4, "closed_lost": 4}
 ONE_SECOND = pd.Timedelta(seconds=1)
@@ -42,7 +42,7 @@ def stage_features(history: pd.DataFrame, cut: pd.DataFrame, logged_acts: pd.Dat
     d = index_of(cut["opportunity_id"], history["opportunity_id"])
     cutoff_s = seconds(cut["cutoff"])
     t = seconds(history["entered_at"])
-    keep = (d >= 0) & (t <= cutoff_s[np.maximum(d, 0)])
+    keep = known_by_cutoff(d, t, cutoff_s)
     dd, tt = d[keep], t[keep]
     order = history["stage"].map(STAGE_ORDER).to_numpy(dtype=float)[keep]
     by_deal_time = np.lexsort((tt, dd))  # stable, as pandas' sort on two keys

@@ -22,6 +22,13 @@ def index_of(keys: pd.Series, values: pd.Series) -> np.ndarray:
     return index.get_indexer(values.astype("string"))
 
 
+def known_by_cutoff(d: np.ndarray, t: np.ndarray, cutoff_s: np.ndarray) -> np.ndarray:
+    """Events of a known deal (`d` >= 0, from `index_of`) at or before that deal's cutoff; safe with no deals."""
+    keep = d >= 0
+    keep[keep] = t[keep] <= cutoff_s[d[keep]]
+    return keep
+
+
 def seconds(ts: pd.Series | np.ndarray) -> np.ndarray:
     """Timestamps -> int64 seconds since the epoch (NaT -> a very small number)."""
     values = ts.to_numpy() if isinstance(ts, pd.Series) else np.asarray(ts)

@@ -113,6 +113,13 @@ def test_rows_for_some_deals_equal_the_full_build():
     pd.testing.assert_frame_equal(some, expected, check_dtype=False)
 
 
+def test_no_selected_deal_gives_no_rows_and_the_full_columns():
+    tables = tables_as_of(hand_world(), AS_OF)
+    full, _ = build_deal_features(tables, AS_OF, DealFeatureConfig())
+    none, _ = build_deal_features(tables, AS_OF, DealFeatureConfig(), only=["NOT-A-DEAL"])
+    assert len(none) == 0 and list(none.columns) == list(full.columns)
+
+
 def test_empty_stage_history_and_leads_give_rows_without_them():
     world = hand_world()
     world["stage_history"], world["leads"] = world["stage_history"].iloc[:0], world["leads"].iloc[:0]
