@@ -47,7 +47,7 @@ SECTIONS = [
                            "campaign_funnel", "contact_engagement", "compare_by",
                            "churn_labels"], None),
     ("features.deal_table", ["deal_cutoffs", "_acts_for", "stage_features", "activity_features",
-                             "lead_features", "close_date_features", "prior_win_rates", "_context"], None),
+                             "lead_features", "close_date_features", "_context"], None),
     ("features.clients", ["_deal_history", "_back_office", "_support", "_engagement"], None),
     ("features.snapshot", ["table_as_of", "normalise_categories"], 1),
     ("core.io", ["read_table"], 1),

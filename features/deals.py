@@ -210,7 +210,3 @@ def _keys(frame: pd.DataFrame, key: str) -> np.ndarray:
         return np.full(len(frame), "\x00", dtype=object)
     return frame[key].fillna("\x00").astype(str).to_numpy(dtype=object)
 
-
-def prior_win_rates(opps: pd.DataFrame, cut: pd.DataFrame, key: str, prefix: str, prior: float) -> pd.DataFrame:
-    """Deals of the same owner/account closed strictly before the cutoff: count and smoothed win rate."""
-    return WinHistory.of(opps, key).rates(cut, key, prefix, prior)

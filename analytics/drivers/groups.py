@@ -1,4 +1,4 @@
-"""Which driver group (lead response, activity, stall, ...) each model feature belongs to, and its readable name."""
+"""Which driver group (lead response, activity, stall, ...) each model feature belongs to."""
 
 from __future__ import annotations
 
@@ -6,14 +6,7 @@ from fnmatch import fnmatchcase
 
 import numpy as np
 
-from serving.scoring import READABLE
-
 OTHER = "other"
-
-
-def readable(feature: str) -> str:
-    """The analyst's name of a feature (the scoring API's wording), else the name with spaces."""
-    return READABLE.get(feature, feature.replace("_", " "))
 
 
 def feature_groups(features: list[str], patterns: dict[str, list[str]]) -> list[str]:

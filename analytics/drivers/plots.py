@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.drivers.groups import readable
+from features.names import readable
 from training.plots import _save as save_figure
 from training.plots import plt
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from analytics.drivers.attribution import Attribution
-from analytics.drivers.groups import readable
 from analytics.drivers.sampling import total_and_se
+from features.names import readable
 
 
 def group_column(group: str) -> str:
