@@ -83,18 +83,27 @@ def scenario_summary(per_deal: pd.DataFrame, cfg: LeakageConfig) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+TRUST_SHARES = ("amounts_filled", "close_dates_filled", "deals_with_activity", "leads_answered_within_48h")
+
+
+def trust_evidence(context: pd.DataFrame, rules: BehaviourRules) -> pd.DataFrame:
+    """Per deal, 1/0 for each share of the trust score (NaN where the share does not apply or is unknown)."""
+    out = pd.DataFrame(np.nan, index=context.index, columns=TRUST_SHARES)
+    if "amount_missing" in context:
+        out["amounts_filled"] = 1.0 - context["amount_missing"].astype(float)
+    if "expected_close_missing" in context:
+        out["close_dates_filled"] = 1.0 - context["expected_close_missing"].astype(float)
+    if "activities_total" in context:
+        out["deals_with_activity"] = (context["activities_total"].fillna(0) > 0).astype(float)
+    if "has_lead" in context:
+        answered = (context["lead_response_hours"] <= rules.slow_response_hours).astype(float)
+        out["leads_answered_within_48h"] = answered.where(context["has_lead"].fillna(False).astype(bool))
+    return out
+
+
 def trust_score(deals: pd.DataFrame, rules: BehaviourRules) -> dict[str, float]:
     """Mean of four shares: amounts filled, close dates filled, deals with activity, leads answered in 48 h."""
-    leads = deals[deals["has_lead"].fillna(False).astype(bool)] if "has_lead" in deals else deals.iloc[0:0]
-    shares = {
-        "amounts_filled": 1.0 - float(deals["amount_missing"].mean()) if "amount_missing" in deals else np.nan,
-        "close_dates_filled": 1.0 - float(deals["expected_close_missing"].mean())
-        if "expected_close_missing" in deals else np.nan,
-        "deals_with_activity": float((deals["activities_total"].fillna(0) > 0).mean())
-        if "activities_total" in deals else np.nan,
-        "leads_answered_within_48h": float((leads["lead_response_hours"] <= rules.slow_response_hours).mean())
-        if len(leads) else np.nan,
-    }
+    shares = {k: float(v) for k, v in trust_evidence(deals, rules).mean().items()}
     known = [v for v in shares.values() if not np.isnan(v)]
     return {**shares, "trust_score": float(np.mean(known)) if known else float("nan")}
 

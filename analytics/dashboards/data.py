@@ -10,12 +10,11 @@ import numpy as np
 import pandas as pd
 
 from analytics.dashboards.config import ReportConfig
-from analytics.rules import BEHAVIOURS
+from analytics.rules import BEHAVIOURS, TRUST_SHARES, trust_evidence
 from core.rules import BehaviourRules
 
 TABLES = ("deals", "behaviours", "scenarios", "segments")
 UNKNOWN = "unknown"  # as analytics.rules.segment_summary labels a missing segment value
-TRUST_SHARES = ("amounts_filled", "close_dates_filled", "deals_with_activity", "leads_answered_within_48h")
 
 
 class LeakageOutputsMissing(FileNotFoundError):
@@ -59,21 +58,6 @@ def primary_behaviour(deals: pd.DataFrame, haircuts: dict[str, float]) -> pd.Ser
         wins = deals[behaviour].to_numpy(dtype=bool) & (weight > best)
         best, name = np.where(wins, weight, best), np.where(wins, behaviour, name)
     return pd.Series(name, index=deals.index, name="primary_behaviour")
-
-
-def trust_evidence(context: pd.DataFrame, rules: BehaviourRules) -> pd.DataFrame:
-    """Per deal, 1/0 for each share of analytics.rules.trust_score (NaN where the share does not apply)."""
-    out = pd.DataFrame(np.nan, index=context.index, columns=TRUST_SHARES)
-    if "amount_missing" in context:
-        out["amounts_filled"] = 1.0 - context["amount_missing"].astype(float)
-    if "expected_close_missing" in context:
-        out["close_dates_filled"] = 1.0 - context["expected_close_missing"].astype(float)
-    if "activities_total" in context:
-        out["deals_with_activity"] = (context["activities_total"].fillna(0) > 0).astype(float)
-    if "has_lead" in context:
-        answered = (context["lead_response_hours"] <= rules.slow_response_hours).astype(float)
-        out["leads_answered_within_48h"] = answered.where(context["has_lead"].fillna(False).astype(bool))
-    return out
 
 
 def dashboard_rows(outputs: LeakageOutputs, context: pd.DataFrame, cfg: ReportConfig,
