@@ -92,7 +92,7 @@ def code_fingerprint(packages: tuple[str, ...] = ("core", "simulation", "feature
     h = hashlib.sha256()
     newest, newest_mtime = None, 0.0
     for pkg in packages:
-        for path in sorted((REPO / pkg).rglob("*.py")):
+        for path in sorted((REPO / "src" / "cvre" / pkg).rglob("*.py")):
             h.update(str(path.relative_to(REPO)).encode())
             h.update(path.read_bytes())
             mtime = path.stat().st_mtime

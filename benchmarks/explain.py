@@ -48,12 +48,12 @@ def prepare(args: argparse.Namespace) -> Path:
     import numpy as np
     from sklearn.isotonic import IsotonicRegression
 
-    from analytics.run import scoped_deals
-    from features.config import FeatureConfig
-    from features.pipeline import build_features, resolve_as_of
-    from simulation.config import SimulationConfig
-    from simulation.world import simulate_world
-    from training.data import load_task
+    from cvre.analytics.run import scoped_deals
+    from cvre.features.config import FeatureConfig
+    from cvre.features.pipeline import build_features, resolve_as_of
+    from cvre.simulation.config import SimulationConfig
+    from cvre.simulation.world import simulate_world
+    from cvre.training.data import load_task
 
     folder = Path(args.workdir) / f"explain-world{args.world_deals}-seed{args.seed}-t{args.trees}-l{args.leaves}"
     if (folder / "deals.parquet").exists():
@@ -97,10 +97,10 @@ def worker(args: argparse.Namespace) -> None:
     import pandas as pd
     import psutil
 
-    from analytics.config import LeakageConfig
-    from analytics.drivers.config import ExplainConfig
-    from analytics.drivers.run import explain_deals
-    from core.config import load_config
+    from cvre.analytics.config import LeakageConfig
+    from cvre.analytics.drivers.config import ExplainConfig
+    from cvre.analytics.drivers.run import explain_deals
+    from cvre.core.config import load_config
 
     cfg = load_config(ExplainConfig, None, "explain.yaml").model_copy(
         update={"n_jobs": args.n_jobs, "batch_rows": args.batch_rows, "seed": args.seed})
@@ -131,7 +131,7 @@ def load_model(args: argparse.Namespace):
     import joblib
     import lightgbm as lgb
 
-    from training.model import CvreModel
+    from cvre.training.model import CvreModel
 
     model = CvreModel()
     prep = Path(args.prep)

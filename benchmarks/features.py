@@ -42,16 +42,16 @@ TARGET_ACTIVITIES = 20_000_000
 # Functions wrapped in the worker: (module, names, positional argument naming the table or None).
 # Nested calls are reported as parent/child paths, e.g. "_client_tables/tables_as_of/table_as_of[x]".
 SECTIONS = [
-    ("features.pipeline", ["read_tables", "tables_as_of", "build_deal_features", "_write_splits", "_write",
+    ("cvre.features.pipeline", ["read_tables", "tables_as_of", "build_deal_features", "_write_splits", "_write",
                            "_client_tables", "_client_truth", "client_features", "check_contract",
                            "campaign_funnel", "contact_engagement", "compare_by",
                            "churn_labels"], None),
-    ("features.deal_table", ["deal_cutoffs", "_acts_for", "stage_features", "activity_features",
+    ("cvre.features.deal_table", ["deal_cutoffs", "_acts_for", "stage_features", "activity_features",
                              "lead_features", "close_date_features", "_context"], None),
-    ("features.clients", ["_deal_history", "_back_office", "_support", "_engagement"], None),
-    ("features.snapshot", ["table_as_of", "normalise_categories"], 1),
-    ("core.io", ["read_table"], 1),
-    ("features.pipeline", ["read_table"], 1),
+    ("cvre.features.clients", ["_deal_history", "_back_office", "_support", "_engagement"], None),
+    ("cvre.features.snapshot", ["table_as_of", "normalise_categories"], 1),
+    ("cvre.core.io", ["read_table"], 1),
+    ("cvre.features.pipeline", ["read_table"], 1),
 ]
 
 
@@ -59,8 +59,8 @@ def worker(args: argparse.Namespace) -> None:
     """Child process: build the features of one world, report timings as JSON on --result."""
     began = time.perf_counter()
     ensure_repo_on_path()
-    from features.config import FeatureConfig
-    from features.pipeline import build_features
+    from cvre.features.config import FeatureConfig
+    from cvre.features.pipeline import build_features
 
     imported = time.perf_counter()
     sections = None

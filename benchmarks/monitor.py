@@ -49,11 +49,11 @@ def worker(args) -> None:
     ensure_repo_on_path()
     import pandas as pd
 
-    from monitoring.assess import assess
-    from monitoring.config import MonitorConfig
-    from monitoring.evidently_report import build_snapshot
-    from monitoring.reference import Reference
-    from monitoring.run import _evidently_columns
+    from cvre.monitoring.assess import assess
+    from cvre.monitoring.config import MonitorConfig
+    from cvre.monitoring.evidently_report import build_snapshot
+    from cvre.monitoring.reference import Reference
+    from cvre.monitoring.run import _evidently_columns
 
     imported = time.perf_counter()
     cfg = MonitorConfig()

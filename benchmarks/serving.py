@@ -3,7 +3,7 @@
 One run, one freshly trained model pair in a temp MLflow store (simulate --deals, build features, a quick
 train), the same deals for every target:
 
-- ours: `bentoml serve serving.service:CvreScoring` (deals in the canonical CRM form: features, calibrated
+- ours: `bentoml serve cvre.serving.service:CvreScoring` (deals in the canonical CRM form: features, calibrated
   probability, amount, reasons and warnings per deal, adaptive batching as in configs/serving.yaml);
 - mlflow: `mlflow models serve --env-manager local` of the same registered cvre-win version (its pyfunc takes
   the deals' feature rows, `dataframe_split`, and returns probabilities only);
@@ -63,13 +63,13 @@ def prepare_registry(work: Path, deals: int, seed: int, reuse: bool) -> str:
         return uri
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    from features.config import FeatureConfig
-    from features.pipeline import build_features
-    from simulation.config import SimulationConfig
-    from simulation.world import simulate_world
-    from training.config import TrainingConfig
-    from training.tracking import setup_tracking
-    from training.train import train_task
+    from cvre.features.config import FeatureConfig
+    from cvre.features.pipeline import build_features
+    from cvre.simulation.config import SimulationConfig
+    from cvre.simulation.world import simulate_world
+    from cvre.training.config import TrainingConfig
+    from cvre.training.tracking import setup_tracking
+    from cvre.training.train import train_task
 
     simulate_world(SimulationConfig(deals=deals, seed=seed), work / "world", progress=False)
     features = build_features(work / "world", FeatureConfig(), out=work / "features").out
@@ -122,10 +122,10 @@ def feature_rows(deals: list[dict], uri: str):
     import mlflow
     import pandas as pd
 
-    from serving.config import ServingConfig
-    from serving.models import load_deal_models
-    from serving.schemas import DealIn
-    from serving.scoring import deal_feature_rows
+    from cvre.serving.config import ServingConfig
+    from cvre.serving.models import load_deal_models
+    from cvre.serving.schemas import DealIn
+    from cvre.serving.scoring import deal_feature_rows
 
     mlflow.set_tracking_uri(uri)
     cfg = ServingConfig()
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     config.write_text(json.dumps({"tracking_uri": uri, "max_batch_size": max(args.batch_sizes),
                                   "scoring_log_dir": None}))
     port = free_port()
-    with server([str(BIN / "bentoml"), "serve", "serving.service:CvreScoring", "--host", "127.0.0.1", "--port",
+    with server([str(BIN / "bentoml"), "serve", "cvre.serving.service:CvreScoring", "--host", "127.0.0.1", "--port",
                  str(port)], env | {"CVRE_SERVING_CONFIG": str(config), "CVRE_API_KEY": ""},
                 f"http://127.0.0.1:{port}/readyz", work / "bentoml.log"):
         results["ours"] = run_target("ours", f"http://127.0.0.1:{port}", "/score_deals", single, batches, args)

@@ -35,9 +35,9 @@ LARGE_TARGET_DEALS = 1_000_000
 ACTIVITIES_PER_DEAL_TARGET = 20.0  # "1M deals with ~20M activities"
 # Functions timed in the worker (module, names, positional argument naming the table or None).
 SECTIONS = [
-    ("simulation.world", ["make_cast", "simulate_deal_chunk", "export_deal_chunk", "simulate_clients",
+    ("cvre.simulation.world", ["make_cast", "simulate_deal_chunk", "export_deal_chunk", "simulate_clients",
                           "public_accounts", "public_contacts", "write_table", "policy_recovery"], None),
-    ("simulation.defects", ["duplicate_contacts", "mess_up_categories"], None),
+    ("cvre.simulation.defects", ["duplicate_contacts", "mess_up_categories"], None),
 ]
 
 
@@ -45,8 +45,8 @@ def worker(args: argparse.Namespace) -> None:
     """Child process: import, simulate one world, report timings as JSON on --result."""
     began = time.perf_counter()
     ensure_repo_on_path()
-    from simulation.config import SimulationConfig
-    from simulation.world import simulate_world
+    from cvre.simulation.config import SimulationConfig
+    from cvre.simulation.world import simulate_world
 
     imported = time.perf_counter()
     sections = None
@@ -54,7 +54,7 @@ def worker(args: argparse.Namespace) -> None:
         from _harness import install_sections
 
         sections = install_sections(args.result, SECTIONS)
-        from core.io import ChunkedTableWriter
+        from cvre.core.io import ChunkedTableWriter
 
         ChunkedTableWriter.write = sections.wrap("ChunkedTableWriter.write", ChunkedTableWriter.write)
         ChunkedTableWriter.close = sections.wrap("ChunkedTableWriter.close", ChunkedTableWriter.close)

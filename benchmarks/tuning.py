@@ -52,11 +52,11 @@ DATASETS_DIR = Path("/work/shared/datasets")
 CODE = ("core", "ingest", "simulation", "features", "training")  # the code measured, fingerprinted at start
 SOURCES = {  # source name -> how to get its features
     "maven_crm": {"kind": "import", "source": DATASETS_DIR / "maven_crm",
-                  "mapping": REPO / "configs/mappings/maven_crm.yaml"},
+                  "mapping": REPO / "src/cvre/configs/mappings/maven_crm.yaml"},
     "x_education_leads": {"kind": "import", "source": DATASETS_DIR / "x_education_leads",
-                          "mapping": REPO / "configs/mappings/x_education_leads.yaml"},
+                          "mapping": REPO / "src/cvre/configs/mappings/x_education_leads.yaml"},
     "uci_bank_marketing": {"kind": "import", "source": DATASETS_DIR / "uci_bank_marketing",
-                           "mapping": REPO / "configs/mappings/uci_bank_marketing.yaml"},
+                           "mapping": REPO / "src/cvre/configs/mappings/uci_bank_marketing.yaml"},
     "sim20k": {"kind": "simulate", "deals": 20_000},
 }
 DATASETS = {  # dataset name -> (source, task)
@@ -82,8 +82,8 @@ def loadavg() -> float | None:
 # ---------------------------------------------------------------------------------------------- data
 def prepare_source(name: str, spec: dict, work: Path, seed: int, reuse: bool) -> dict:
     """Features of one source under work/features/<name>; reused when its manifest exists."""
-    from features.config import FeatureConfig
-    from features.pipeline import build_features
+    from cvre.features.config import FeatureConfig
+    from cvre.features.pipeline import build_features
 
     features_dir = work / "features" / name
     info: dict = {"features_dir": str(features_dir)}
@@ -94,7 +94,7 @@ def prepare_source(name: str, spec: dict, work: Path, seed: int, reuse: bool) ->
     shutil.rmtree(features_dir, ignore_errors=True)
     began = time.perf_counter()
     if spec["kind"] == "import":
-        from ingest.run import run_import
+        from cvre.ingest.run import run_import
 
         data_dir = work / "import" / name
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -102,8 +102,8 @@ def prepare_source(name: str, spec: dict, work: Path, seed: int, reuse: bool) ->
         run_import(spec["source"], spec["mapping"], data_dir)
         info["import_s"] = round(time.perf_counter() - began, 1)
     else:
-        from simulation.config import SimulationConfig
-        from simulation.world import simulate_world
+        from cvre.simulation.config import SimulationConfig
+        from cvre.simulation.world import simulate_world
 
         data_dir = work / "worlds" / name
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -127,9 +127,9 @@ def run_ours(features_dir: Path, task: str, budget: float, run_dir: Path, seed: 
     """train_task in a fresh MLflow store and Optuna storage; tuning wall time measured around tune()."""
     import mlflow
 
-    import training.train as train_mod
-    from training.config import TrainingConfig
-    from training.tracking import setup_tracking
+    import cvre.training.train as train_mod
+    from cvre.training.config import TrainingConfig
+    from cvre.training.tracking import setup_tracking
 
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
@@ -174,7 +174,7 @@ def run_ours(features_dir: Path, task: str, budget: float, run_dir: Path, seed: 
     if task != "amount":
         from sklearn.metrics import roc_auc_score
 
-        from training.data import load_task
+        from cvre.training.data import load_task
 
         data = load_task(features_dir, task)
         booster = mlflow.lightgbm.load_model(f"runs:/{result.run_id}/lightgbm")
@@ -188,7 +188,7 @@ def run_flaml(features_dir: Path, task: str, budget: float, seed: int, estimator
     from flaml import AutoML
     from sklearn.metrics import roc_auc_score
 
-    from training.data import load_task
+    from cvre.training.data import load_task
 
     data = load_task(features_dir, task)
     X, y = data.X, data.y
@@ -292,10 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     import lightgbm
     import optuna
 
-    import features.pipeline  # noqa: F401 - import the measured code now, then fingerprint it
-    import ingest.run  # noqa: F401
-    import simulation.world  # noqa: F401
-    import training.train  # noqa: F401
+    import cvre.features.pipeline  # noqa: F401 - import the measured code now, then fingerprint it
+    import cvre.ingest.run  # noqa: F401
+    import cvre.simulation.world  # noqa: F401
+    import cvre.training.train  # noqa: F401
 
     code_at_start = code_fingerprint(CODE)
 
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         save()
     prepared = set(sources)  # built (or reused) by this run: never rebuilt later in it
 
-    from training.data import load_task
+    from cvre.training.data import load_task
 
     for name in args.datasets:
         source, task = DATASETS[name]

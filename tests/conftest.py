@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from simulation.config import SimulationConfig
-from simulation.world import simulate_world
+from cvre.simulation.config import SimulationConfig
+from cvre.simulation.world import simulate_world
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from analytics.counterfactual import governed_features
+from cvre.analytics.counterfactual import governed_features
 
 
 def frame() -> pd.DataFrame:

@@ -9,20 +9,20 @@ import pandas as pd
 import pytest
 from sklearn.isotonic import IsotonicRegression
 
-from analytics.config import LeakageConfig
-from analytics.drivers.attribution import additivity_error, attribute, secant_slopes
-from analytics.drivers.config import ExplainConfig
-from analytics.drivers.groups import OTHER, feature_groups, group_names, membership
-from analytics.drivers.run import explain_deals, run_explain
-from analytics.drivers.sampling import inclusion_probabilities
-from analytics.drivers.summary import group_column
-from analytics.rules import impute_amounts
-from analytics.run import scoped_deals
-from core.config import ConfigError, load_config
-from features.config import FeatureConfig
-from features.pipeline import build_features, resolve_as_of
-from training.data import load_task
-from training.model import CvreModel, save_artifacts
+from cvre.analytics.config import LeakageConfig
+from cvre.analytics.drivers.attribution import additivity_error, attribute, secant_slopes
+from cvre.analytics.drivers.config import ExplainConfig
+from cvre.analytics.drivers.groups import OTHER, feature_groups, group_names, membership
+from cvre.analytics.drivers.run import explain_deals, run_explain
+from cvre.analytics.drivers.sampling import inclusion_probabilities
+from cvre.analytics.drivers.summary import group_column
+from cvre.analytics.rules import impute_amounts
+from cvre.analytics.run import scoped_deals
+from cvre.core.config import ConfigError, load_config
+from cvre.features.config import FeatureConfig
+from cvre.features.pipeline import build_features, resolve_as_of
+from cvre.training.data import load_task
+from cvre.training.model import CvreModel, save_artifacts
 
 pytestmark = pytest.mark.slow
 ALL = LeakageConfig(scope="all")
@@ -165,7 +165,7 @@ def test_config_names_the_bad_key(tmp_path):
 def _cli(args, tmp_path):
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from cvre.cli.main import app
 
     return CliRunner().invoke(app, args, env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'm.db'}",
                                               "COLUMNS": "200"})

@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.config import LeakageConfig
-from analytics.dashboards import ReportConfig, build_reports
-from analytics.dashboards.build import page_links
-from analytics.dashboards.data import LeakageOutputsMissing, primary_behaviour, read_leakage
-from analytics.dashboards.pages import euros
-from analytics.run import run_leakage
-from core.config import ConfigError, load_config
-from core.io import read_table
+from cvre.analytics.config import LeakageConfig
+from cvre.analytics.dashboards import ReportConfig, build_reports
+from cvre.analytics.dashboards.build import page_links
+from cvre.analytics.dashboards.data import LeakageOutputsMissing, primary_behaviour, read_leakage
+from cvre.analytics.dashboards.pages import euros
+from cvre.analytics.run import run_leakage
+from cvre.core.config import ConfigError, load_config
+from cvre.core.io import read_table
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
@@ -106,7 +106,7 @@ def test_config_rejects_unknown_behaviours_and_scenarios(tmp_path, leakage_dir, 
 def test_cli_report(small_world, leakage_dir, tmp_path):
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from cvre.cli.main import app
 
     runner = CliRunner()
     args = ["report", "--data", str(small_world), "--leakage", str(leakage_dir), "--out", str(tmp_path)]

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.config import LeakageConfig
-from analytics.rules import behaviour_summary, deal_leakage, headline, scenario_summary, trust_score
+from cvre.analytics.config import LeakageConfig
+from cvre.analytics.rules import behaviour_summary, deal_leakage, headline, scenario_summary, trust_score
 
 CFG = LeakageConfig()
 
@@ -78,7 +78,7 @@ def test_trust_score_is_the_mean_of_four_shares(per_deal):
 def test_cli_leakage_on_a_simulated_world(small_world, tmp_path):
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from cvre.cli.main import app
 
     result = CliRunner().invoke(app, ["leakage", "--data", str(small_world), "--probability", "truth",
                                       "--out", str(tmp_path / "leak")],

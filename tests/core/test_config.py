@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import ConfigError, load_config
-from features.config import FeatureConfig
-from simulation.config import SimulationConfig
+from cvre.core.config import ConfigError, load_config
+from cvre.features.config import FeatureConfig
+from cvre.simulation.config import SimulationConfig
 
 
 def test_default_configs_load():

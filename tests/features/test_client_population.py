@@ -2,10 +2,10 @@
 
 import pandas as pd
 
-from core.io import read_tables
-from features.clients import RFM_VALUES, client_features
-from features.config import FeatureConfig
-from features.snapshot import tables_as_of
+from cvre.core.io import read_tables
+from cvre.features.clients import RFM_VALUES, client_features
+from cvre.features.config import FeatureConfig
+from cvre.features.snapshot import tables_as_of
 
 CFG = FeatureConfig().clients
 SNAPSHOT = pd.Timestamp("2024-06-30")

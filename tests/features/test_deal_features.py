@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from features.config import DealFeatureConfig
-from features.deal_table import build_deal_features
-from features.snapshot import tables_as_of
+from cvre.features.config import DealFeatureConfig
+from cvre.features.deal_table import build_deal_features
+from cvre.features.snapshot import tables_as_of
 
 T = pd.Timestamp
 AS_OF = T("2024-03-01")

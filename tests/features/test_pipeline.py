@@ -3,9 +3,9 @@ import json
 import pandas as pd
 import pytest
 
-from features.config import FeatureConfig
-from features.contracts import DEAL_CONTRACT, ContractError, check_contract
-from features.pipeline import build_features
+from cvre.features.config import FeatureConfig
+from cvre.features.contracts import DEAL_CONTRACT, ContractError, check_contract
+from cvre.features.pipeline import build_features
 
 
 @pytest.fixture(scope="module")

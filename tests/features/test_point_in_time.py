@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 
-from core.io import read_tables
-from features.clients import churn_labels, client_features
-from features.config import FeatureConfig
-from features.deal_table import build_deal_features
-from features.snapshot import tables_as_of
+from cvre.core.io import read_tables
+from cvre.features.clients import churn_labels, client_features
+from cvre.features.config import FeatureConfig
+from cvre.features.deal_table import build_deal_features
+from cvre.features.snapshot import tables_as_of
 
 CFG = FeatureConfig()
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ingest.report import ImportReport
-from ingest.run import run_import
+from cvre.core.config import PACKAGE_CONFIG_DIR
+from cvre.ingest.report import ImportReport
+from cvre.ingest.run import run_import
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
-MAPPINGS = Path(__file__).resolve().parents[2] / "configs" / "mappings"
+MAPPINGS = PACKAGE_CONFIG_DIR / "mappings"
 
 ACCOUNTS_MAPPING = {
     "file": "accounts.csv",

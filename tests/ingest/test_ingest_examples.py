@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pandas as pd
 from ingest_helpers import MAPPINGS, write_export
 
-from core.io import read_table
-from ingest.run import run_import
+from cvre.core.io import read_table
+from cvre.ingest.run import run_import
 
 SALESFORCE_ROWS = [
     (
@@ -180,6 +181,6 @@ def test_hubspot_deals_export(tmp_path):
 
 
 def test_docs_show_the_example_mappings_as_shipped():
-    docs = (MAPPINGS.parents[1] / "docs" / "mappings.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "mappings.md").read_text(encoding="utf-8")
     for name in ("salesforce_opportunities", "hubspot_deals"):
         assert (MAPPINGS / "examples" / f"{name}.yaml").read_text(encoding="utf-8") in docs

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from ingest_helpers import MAPPINGS, OPPORTUNITIES_MAPPING, write_mapping
 
-from core.config import ConfigError
-from ingest.mapping import load_mapping
+from cvre.core.config import ConfigError
+from cvre.ingest.mapping import load_mapping
 
 
 def load_error(tmp_path, mapping: dict) -> str:

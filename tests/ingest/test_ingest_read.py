@@ -15,9 +15,9 @@ from ingest_helpers import (
     write_mapping,
 )
 
-from core.io import read_table
-from ingest.errors import ExportFormatError
-from ingest.run import run_import
+from cvre.core.io import read_table
+from cvre.ingest.errors import ExportFormatError
+from cvre.ingest.run import run_import
 
 GOOD_ROW = "D1,Acme,2024-01-01,Won,10,2024-02-01\n"
 

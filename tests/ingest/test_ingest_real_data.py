@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from ingest_helpers import MAPPINGS
 
-from core.io import read_table
-from ingest.run import run_import
+from cvre.core.io import read_table
+from cvre.ingest.run import run_import
 
 pytestmark = pytest.mark.real_data
 

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 from ingest_helpers import import_deals, quarantine
 
-from core.io import read_table
+from cvre.core.io import read_table
 
 
 def reasons_by_row(out, table: str = "opportunities") -> dict[int, str]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 from ingest_helpers import OPPORTUNITIES_MAPPING
 
-from core.schema import OPPORTUNITIES, TRANSACTIONS
-from ingest.absent import absent_field_warnings
-from ingest.coerce import parse_column
-from ingest.findings import combine_findings, finding
-from ingest.mapping import ImportMapping, TableMapping
-from ingest.run import import_order
-from ingest.transform import build_table, clean_cells, map_values, outcome_from_stage
-from ingest.validate import table_notes
+from cvre.core.schema import OPPORTUNITIES, TRANSACTIONS
+from cvre.ingest.absent import absent_field_warnings
+from cvre.ingest.coerce import parse_column
+from cvre.ingest.findings import combine_findings, finding
+from cvre.ingest.mapping import ImportMapping, TableMapping
+from cvre.ingest.run import import_order
+from cvre.ingest.transform import build_table, clean_cells, map_values, outcome_from_stage
+from cvre.ingest.validate import table_notes
 
 
 def text(*values) -> pd.Series:

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.config import DriftConfig
-from monitoring.drift import column_drift, detect_drift, js_distance, profile_reference, psi
+from cvre.monitoring.config import DriftConfig
+from cvre.monitoring.drift import column_drift, detect_drift, js_distance, profile_reference, psi
 
 CFG = DriftConfig()
 

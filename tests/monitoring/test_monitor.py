@@ -9,20 +9,20 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from features.config import FeatureConfig
-from features.pipeline import build_features
-from monitoring.assess import TooFewRows, assess
-from monitoring.config import MonitorConfig
-from monitoring.current import current_from_features, current_from_log
-from monitoring.policy import ALERT, OK, RETRAINED
-from monitoring.reference import PREDICTION, load_champion_reference
-from monitoring.run import run_monitor
-from simulation.config import SimulationConfig
-from simulation.shift import NewProduct, Shift, later_period
-from simulation.world import simulate_world
+from cvre.features.config import FeatureConfig
+from cvre.features.pipeline import build_features
+from cvre.monitoring.assess import TooFewRows, assess
+from cvre.monitoring.config import MonitorConfig
+from cvre.monitoring.current import current_from_features, current_from_log
+from cvre.monitoring.policy import ALERT, OK, RETRAINED
+from cvre.monitoring.reference import PREDICTION, load_champion_reference
+from cvre.monitoring.run import run_monitor
+from cvre.simulation.config import SimulationConfig
+from cvre.simulation.shift import NewProduct, Shift, later_period
+from cvre.simulation.world import simulate_world
+from cvre.training.tracking import setup_tracking
+from cvre.training.train import train_task
 from tests.training.test_training import tiny_config
-from training.tracking import setup_tracking
-from training.train import train_task
 
 pytestmark = pytest.mark.slow
 SHIFT = Shift(lead_source_mix={"web": 0.1, "referral": 0.1, "event": 0.1, "outbound": 0.2, "partner": 0.5},

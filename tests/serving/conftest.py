@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from features.config import FeatureConfig
-from features.pipeline import build_features
+from cvre.features.config import FeatureConfig
+from cvre.features.pipeline import build_features
+from cvre.training.tracking import setup_tracking
+from cvre.training.train import train_task
 from tests.training.test_training import tiny_config
-from training.tracking import setup_tracking
-from training.train import train_task
 
 API_KEY = "test-key-123"
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def server(registry):
            "CVRE_API_KEY": API_KEY, "BENTOML_DO_NOT_TRACK": "true"}
     bentoml = Path(sys.executable).parent / "bentoml"
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen([str(bentoml), "serve", "serving.service:CvreScoring", "--host", "127.0.0.1",
+    proc = subprocess.Popen([str(bentoml), "serve", "cvre.serving.service:CvreScoring", "--host", "127.0.0.1",
                              "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120

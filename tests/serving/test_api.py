@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from serving.config import ServingConfig
-from serving.models import load_deal_models
-from serving.schemas import DealIn
-from serving.scoring import score_deals
+from cvre.serving.config import ServingConfig
+from cvre.serving.models import load_deal_models
+from cvre.serving.schemas import DealIn
+from cvre.serving.scoring import score_deals
 from tests.serving.conftest import deal
 
 pytestmark = pytest.mark.slow

@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
-from serving.batching import DealBatcher, DealJob, Overloaded, plan
-from serving.config import BatchingConfig
-from serving.schemas import DealIn, DealScore
+from cvre.serving.batching import DealBatcher, DealJob, Overloaded, plan
+from cvre.serving.config import BatchingConfig
+from cvre.serving.schemas import DealIn, DealScore
 from tests.serving.conftest import deal
 
 AS_OF = "2024-12-31T00:00:00"

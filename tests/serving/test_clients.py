@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from features.clients import RFM_SEGMENTS
-from serving.scoring_log import read_scoring_log
+from cvre.features.clients import RFM_SEGMENTS
+from cvre.serving.scoring_log import read_scoring_log
 from tests.serving.conftest import client_bodies, deal
 
 pytestmark = pytest.mark.slow

@@ -3,11 +3,11 @@
 import pandas as pd
 import pytest
 
-from core.io import read_table
-from features.config import DealFeatureConfig
-from features.deal_table import DealReference, build_deal_features
-from features.snapshot import tables_as_of
-from training.reference import REFERENCE_TABLES
+from cvre.core.io import read_table
+from cvre.features.config import DealFeatureConfig
+from cvre.features.deal_table import DealReference, build_deal_features
+from cvre.features.snapshot import tables_as_of
+from cvre.training.reference import REFERENCE_TABLES
 
 HISTORIES = ("stage_history", "activities", "leads", "close_date_changes")
 CFG = DealFeatureConfig()
@@ -49,8 +49,8 @@ def test_model_matrix_predicts_as_the_typed_frame(registry):
     import mlflow
     import numpy as np
 
-    from serving.config import ServingConfig
-    from serving.models import load_deal_models
+    from cvre.serving.config import ServingConfig
+    from cvre.serving.models import load_deal_models
 
     mlflow.set_tracking_uri(registry["tracking_uri"])
     models = load_deal_models(ServingConfig())

@@ -7,7 +7,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from serving.scoring_log import read_scoring_log
+from cvre.serving.scoring_log import read_scoring_log
 from tests.serving.conftest import deal
 
 AS_OF = "2024-12-31T00:00:00"

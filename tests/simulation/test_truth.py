@@ -5,8 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from simulation.config import Policies, WinModel
-from simulation.truth import DealTraits, apply_policy, true_no_purchase_probability, win_probability
+from cvre.simulation.config import Policies, WinModel
+from cvre.simulation.truth import DealTraits, apply_policy, true_no_purchase_probability, win_probability
 
 
 def traits(**over) -> DealTraits:

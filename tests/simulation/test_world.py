@@ -4,9 +4,9 @@ import time
 import pandas as pd
 import pytest
 
-from core.io import read_table, read_tables
-from simulation.truth import POLICIES
-from simulation.world import simulate_world
+from cvre.core.io import read_table, read_tables
+from cvre.simulation.truth import POLICIES
+from cvre.simulation.world import simulate_world
 from tests.conftest import small_config
 
 

@@ -4,15 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from features.config import FeatureConfig
-from features.pipeline import build_features
-from ingest.run import run_import
+from cvre.core.config import PACKAGE_CONFIG_DIR
+from cvre.features.config import FeatureConfig
+from cvre.features.pipeline import build_features
+from cvre.ingest.run import run_import
+from cvre.training.tracking import setup_tracking
+from cvre.training.train import train_task
 from tests.conftest import DATASETS
 from tests.training.test_training import tiny_config
-from training.tracking import setup_tracking
-from training.train import train_task
 
-MAPPINGS = Path(__file__).resolve().parents[2] / "configs" / "mappings"
+MAPPINGS = PACKAGE_CONFIG_DIR / "mappings"
 pytestmark = [pytest.mark.slow, pytest.mark.real_data,
               pytest.mark.skipif(not DATASETS.exists(), reason="../shared/datasets not present")]
 

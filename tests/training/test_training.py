@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from features.config import FeatureConfig
-from features.pipeline import build_features
-from training.config import TrainingConfig
-from training.data import NotEnoughData, load_task
-from training.registry import CHAMPION, alias_version, gate, rollback, set_champion
-from training.tracking import setup_tracking
-from training.train import check_minimum, train_task
+from cvre.features.config import FeatureConfig
+from cvre.features.pipeline import build_features
+from cvre.training.config import TrainingConfig
+from cvre.training.data import NotEnoughData, load_task
+from cvre.training.registry import CHAMPION, alias_version, gate, rollback, set_champion
+from cvre.training.tracking import setup_tracking
+from cvre.training.train import check_minimum, train_task
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +111,7 @@ def test_gate_and_rollback(trained):
 
 
 def test_baseline_gate_uses_log_loss_with_an_auc_guard():
-    from training.train import beats_baselines
+    from cvre.training.train import beats_baselines
 
     cfg = TrainingConfig().win
     win = {"log_loss": 0.606, "auc": 0.733, "baseline_linear_log_loss": 0.612, "baseline_prior_log_loss": 0.688,

@@ -1,0 +1,31 @@
+"""Typed configuration of the leakage rule engine (configs/leakage.yaml); defaults are seed 000's."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from cvre.core.config import StrictModel
+from cvre.core.rules import BehaviourRules
+
+SEGMENTS = ("tier", "industry", "owner_id", "lead_source", "created_year")
+
+
+class Scenario(StrictModel):
+    recovery: dict[str, float] = Field(description="behaviour -> share of its leakage the rule recovers")
+
+
+class LeakageConfig(StrictModel):
+    scope: Literal["open", "all"] = Field("open", description="open pipeline, or all deals (seed 000's table)")
+    probability: str = Field("model", description="'model' (champion cvre-win), 'truth' (simulated worlds)")
+    governance_cost_eur: float = Field(150_000.0, gt=0)
+    rules: BehaviourRules = BehaviourRules()
+    scenarios: dict[str, Scenario] = {
+        "response_sla": Scenario(recovery={"slow_response": 0.60}),
+        "activity_evidence": Scenario(recovery={"no_activity": 0.50, "stage_jump": 0.40}),
+        "stall_review": Scenario(recovery={"stalled": 0.40}),
+        "combined": Scenario(recovery={"slow_response": 0.60, "no_activity": 0.50, "stage_jump": 0.40,
+                                       "stalled": 0.40}),
+    }
+    segments: list[str] = list(SEGMENTS)

@@ -1,0 +1,51 @@
+"""Printing and MLflow logging of a leakage run (the side effects at the edge)."""
+
+from __future__ import annotations
+
+import mlflow
+from rich.console import Console
+from rich.table import Table
+
+from cvre.analytics.run import LeakageRun
+
+
+def print_headline(run: LeakageRun, console: Console) -> None:
+    h = run.headline
+    console.print(f"[bold]{h['scope']} scope, {h['deals']:,} deals as of {h['as_of']} "
+                  f"(probability: {h['probability']})[/]")
+    console.print(f"Expected value {h['ev']:,.0f} EUR | leaked {h['leaked_ev']:,.0f} EUR ({h['leaked_share']:.1%}) | "
+                  f"recoverable {h['recoverable_ev']:,.0f} EUR ({h['recoverable_share_of_leakage']:.1%} of leakage) | "
+                  f"ROI {h['governance_roi']:.1f}x | CRM trust {h['trust_score']:.0%}")
+    table = Table(title="Governance scenarios (EUR)")
+    columns = ["scenario", "recovered_ev", "share_of_leakage", "share_of_ev", "roi"]
+    if "model_recovered_ev" in run.scenarios:
+        columns += ["model_recovered_ev"]
+    if "truth_recovered_ev" in run.scenarios:
+        columns += ["truth_recovered_ev", "rule_error_vs_truth"]
+        if "model_error_vs_truth" in run.scenarios:
+            columns += ["model_error_vs_truth"]
+    headers = {"scenario": "scenario", "recovered_ev": "recovered", "share_of_leakage": "of leakage",
+               "share_of_ev": "of EV", "roi": "ROI", "truth_recovered_ev": "truth",
+               "rule_error_vs_truth": "rule vs truth", "model_recovered_ev": "model",
+               "model_error_vs_truth": "model vs truth"}
+    for col in columns:
+        table.add_column(headers[col], justify="left" if col == "scenario" else "right")
+    for _, row in run.scenarios.iterrows():
+        cells = [row["scenario"]]
+        for col in columns[1:]:
+            value = row[col]
+            cells.append(f"{value:.1%}" if "share" in col or "error" in col else
+                         f"{value:.1f}x" if col == "roi" else f"{value:,.0f}")
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"tables (Parquet and CSV): {run.out}")
+
+
+def log_leakage_run(run: LeakageRun, experiment: str = "cvre-leakage") -> str:
+    """One MLflow run with the headline as metrics and the tables as artifacts."""
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=f"leakage-{run.headline['scope']}") as active:
+        mlflow.log_params({k: run.headline[k] for k in ("scope", "probability", "as_of")})
+        mlflow.log_metrics({k: float(v) for k, v in run.headline.items() if isinstance(v, int | float)})
+        mlflow.log_artifacts(str(run.out), "leakage")
+        return active.info.run_id

@@ -1,0 +1,191 @@
+"""Build every feature table of a dataset at a snapshot and write them with their manifest."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cvre.core.io import EXPORT_DIR, TRUTH_DIR, read_table, read_tables, write_json
+from cvre.features.campaigns import campaign_funnel, compare_by, contact_engagement
+from cvre.features.clients import churn_labels, client_features, with_account
+from cvre.features.config import FeatureConfig
+from cvre.features.contracts import CLIENT_CONTRACT, DEAL_CONTRACT, check_contract, model_features
+from cvre.features.deal_table import build_deal_features
+from cvre.features.leads import lead_contract, lead_table
+from cvre.features.snapshot import normalise_categories, tables_as_of
+from cvre.features.splits import SPLITS, split_by_time
+
+log = logging.getLogger(__name__)
+FEATURES_DIR = "features"
+# The largest tables are read with only the columns features use, strings as categories.
+READ_COLUMNS = {"activities": ["opportunity_id", "activity_type", "occurred_at", "logged"],
+                "stage_history": ["opportunity_id", "stage", "entered_at"]}
+CATEGORICAL_TABLES = ("activities",)
+CLIENT_TABLES = ("transactions", "opportunities", "jobs", "chats", "messages", "contacts", "accounts")
+
+
+@dataclass
+class FeatureRun:
+    out: Path
+    as_of: pd.Timestamp
+    rows: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    lead_features: list[str] = field(default_factory=list)
+    lead_categories: list[str] = field(default_factory=list)
+
+
+def resolve_tables_dir(data: Path) -> Path:
+    """A simulated world keeps its tables under export/; an import writes them at the top."""
+    data = Path(data)
+    return data / EXPORT_DIR if (data / EXPORT_DIR).is_dir() else data
+
+
+def resolve_as_of(data: Path, cfg: FeatureConfig, override: str | None) -> pd.Timestamp:
+    if override:
+        return pd.Timestamp(override)
+    if cfg.as_of:
+        return pd.Timestamp(cfg.as_of)
+    manifest = Path(data) / "manifest.json"
+    if manifest.exists():
+        return pd.Timestamp(json.loads(manifest.read_text())["as_of"])
+    tables_dir = resolve_tables_dir(data)
+    latest = []
+    for table, columns in (("opportunities", ("created_at", "closed_at")), ("leads", ("created_at",)),
+                           ("transactions", ("occurred_at",))):
+        path = tables_dir / f"{table}.parquet"
+        if path.exists():
+            frame = pd.read_parquet(path)
+            latest += [frame[c].max() for c in columns if c in frame.columns and frame[c].notna().any()]
+    if not latest:  # an export without any dates (e.g. a lead snapshot): it is as of today
+        return pd.Timestamp.today().normalize()
+    return pd.Timestamp(max(latest)).normalize() + pd.Timedelta(days=1)
+
+
+def _unusable_fields(tables_dir: Path) -> set[str]:
+    """Fields an import declared absent, or known to reveal the outcome: no feature is built from them."""
+    report = tables_dir / "import_report.json"
+    if not report.exists():
+        return set()
+    data = json.loads(report.read_text())
+    return set(data.get("absent_fields", [])) | set(data.get("outcome_leaks", []))
+
+
+def _write(df: pd.DataFrame, out: Path, name: str, run: FeatureRun) -> None:
+    df.to_parquet(out / f"{name}.parquet", index=False)
+    run.rows[name] = len(df)
+
+
+def _write_splits(table: pd.DataFrame, contract, label: str, time_col: str, prefix: str, out: Path,
+                  run: FeatureRun, cfg: FeatureConfig) -> None:
+    check_contract(table, contract, prefix)
+    labelled = table[table[label].notna()]
+    split = split_by_time(labelled[time_col], cfg.split)
+    for name in SPLITS:
+        _write(labelled[split == name], out, f"{prefix}_{name}", run)
+
+
+def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = None,
+                   out: Path | None = None) -> FeatureRun:
+    """Deal, client and campaign tables at the snapshot, split by time, checked, written to `out`."""
+    data = Path(data)
+    tables_dir = resolve_tables_dir(data)
+    as_of = resolve_as_of(data, cfg, as_of_override)
+    out = Path(out) if out else data / FEATURES_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    run = FeatureRun(out, as_of)
+    raw = read_tables(tables_dir, columns=READ_COLUMNS, categorical=CATEGORICAL_TABLES)
+    if not raw:
+        raise FileNotFoundError(f"{tables_dir}: no Parquet tables found (run `cvre simulate` or `cvre import`)")
+    raw = {name: normalise_categories(df, name) for name, df in raw.items()}  # once: it does not depend on time
+    tables = tables_as_of(raw, as_of, normalise=False)
+    client_raw = {name: raw[name] for name in CLIENT_TABLES if name in raw}
+    if "messages" in client_raw and "contacts" in client_raw:
+        client_raw["messages"] = with_account(client_raw["messages"], client_raw["contacts"])
+    del raw  # the deal-side tables are only needed as of the snapshot
+    truth_dir = data / TRUTH_DIR
+
+    if "opportunities" in tables:
+        deals, warnings = build_deal_features(tables, as_of, cfg.deals, _unusable_fields(tables_dir))
+        run.warnings += warnings
+        deals["is_open"] = deals["is_open"].astype(bool)
+        _write_splits(deals, DEAL_CONTRACT, "won", "cutoff", "deals", out, run, cfg)
+        _write(deals[deals["is_open"]], out, "deals_score", run)
+        if (truth_dir / "deals_truth.parquet").exists():
+            truth = read_table(truth_dir, "deals_truth", ["opportunity_id", "true_win_prob", "true_expected_amount",
+                                                          "true_amount"])
+            _write(truth[truth["opportunity_id"].isin(deals["opportunity_id"])], out, "deals_truth", run)
+    else:
+        run.warnings.append("opportunities absent: deal features skipped")
+
+    leads = tables.get("leads")
+    if leads is not None and "converted" in leads.columns and leads["converted"].notna().any():
+        extra_path = tables_dir / "leads_extra.parquet"
+        extra = pd.read_parquet(extra_path) if extra_path.exists() else None
+        lead_rows = lead_table(leads, extra, as_of)
+        contract = lead_contract(lead_rows)
+        time_col = "created_at" if "created_at" in lead_rows.columns else "order"
+        _write_splits(lead_rows, contract, "converted", time_col, "leads", out, run, cfg)
+        lead_feature_names, lead_categories = model_features(contract, "converted")
+        run.lead_features = [c for c in lead_feature_names if c in lead_rows.columns and c != "order"]
+        run.lead_categories = [c for c in lead_categories if c in lead_rows.columns]
+        if time_col == "order":
+            run.warnings.append("leads have no dates: splits follow the export's row order")
+
+    if "transactions" in tables:
+        clients = _client_tables(client_raw, tables, as_of, cfg)
+        if (truth_dir / "clients_truth.parquet").exists():
+            _write(_client_truth(clients, truth_dir, data, cfg.clients.churn_horizon_days), out, "clients_truth", run)
+        _write_splits(clients, CLIENT_CONTRACT, "churned", "snapshot", "clients", out, run, cfg)
+        score = client_features(tables, as_of, cfg.clients)
+        check_contract(score, CLIENT_CONTRACT, "clients_score")
+        _write(score, out, "clients_score", run)
+    else:
+        run.warnings.append("transactions absent: client and churn features skipped")
+
+    if "messages" in tables and "campaigns" in tables:
+        funnel = campaign_funnel(tables["messages"], tables["campaigns"])
+        _write(contact_engagement(tables["messages"], as_of, cfg.campaigns), out, "contact_engagement", run)
+        _write(funnel, out, "campaign_funnel", run)
+        _write(compare_by(funnel, "template_variant"), out, "campaign_ab", run)
+        _write(compare_by(funnel, "send_hour"), out, "campaign_send_hour", run)
+    else:
+        run.warnings.append("campaigns/messages absent: campaign features skipped")
+
+    deal_features, deal_categories = model_features(DEAL_CONTRACT, "won")
+    client_features_, client_categories = model_features(CLIENT_CONTRACT, "churned")
+    write_json({"as_of": as_of, "source": str(tables_dir), "rows": run.rows, "warnings": run.warnings,
+                "deal_features": deal_features, "deal_categories": deal_categories,
+                "client_features": client_features_, "client_categories": client_categories,
+                "lead_features": run.lead_features, "lead_categories": run.lead_categories,
+                "config": cfg.model_dump(mode="json")}, out / "feature_manifest.json")
+    return run
+
+
+def _client_tables(client_raw, tables, as_of, cfg: FeatureConfig) -> pd.DataFrame:
+    """Churn rows at monthly snapshots whose label window ends by `as_of` (labels strictly after)."""
+    c = cfg.clients
+    parts = []
+    for k in range(c.training_snapshots):
+        snapshot = as_of - pd.Timedelta(days=c.churn_horizon_days + k * c.snapshot_step_days)
+        at_snapshot = tables_as_of(client_raw, snapshot, normalise=False)
+        rows = client_features(at_snapshot, snapshot, c)
+        rows["churned"] = churn_labels(tables, rows, snapshot, c.churn_horizon_days).to_numpy()
+        parts.append(rows)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _client_truth(clients: pd.DataFrame, truth_dir: Path, data: Path, horizon: int) -> pd.DataFrame:
+    """The simulator's true churn probability for every (client, snapshot) row: evaluation only."""
+    from cvre.simulation.truth import true_no_purchase_probability
+
+    start = pd.Timestamp(json.loads((data / "manifest.json").read_text())["start"])
+    t = read_table(truth_dir, "clients_truth").set_index("account_id").loc[clients["account_id"]]
+    snapshot_day = ((clients["snapshot"] - start).dt.total_seconds() / 86_400.0).to_numpy()
+    prob = true_no_purchase_probability(t["purchases_per_month"].to_numpy(), t["monthly_hazard"].to_numpy(),
+                                        t["churn_day"].to_numpy(), snapshot_day, float(horizon))
+    return pd.DataFrame({"account_id": clients["account_id"].to_numpy(),
+                         "snapshot": clients["snapshot"].to_numpy(), "true_churn_prob": prob})

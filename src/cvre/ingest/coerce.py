@@ -1,0 +1,82 @@
+"""Parse text cells into canonical kinds; a cell that does not parse becomes a Finding, not a NaN.
+
+Input cells are stripped text with missing values already set to NA, so "present but unparseable"
+is simply `text.notna() & parsed.isna()`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cvre.core.schema import pandas_dtype
+from cvre.ingest.findings import Finding, finding, quoted
+from cvre.ingest.labels import normalise_label, normalise_labels
+
+TRUE_WORDS = ("true", "yes", "y", "t", "1", "1.0")
+FALSE_WORDS = ("false", "no", "n", "f", "0", "0.0")
+_FLOAT_ID = r"^(\d+)\.0+$"  # 12923.0 -> 12923: ids that went through a spreadsheet as numbers
+
+
+def parse_column(
+    text: pd.Series,
+    name: str,
+    kind: str,
+    allowed: tuple[str, ...] | None = None,
+    date_format: str | None = None,
+    thousands: str | None = None,
+) -> tuple[pd.Series, list[Finding]]:
+    """Parse one column of text into the pandas dtype of `kind`, with findings for bad cells."""
+    text = text.astype("string")
+    if kind == "id":
+        return text.str.replace(_FLOAT_ID, r"\1", regex=True), []
+    if kind in ("str", "category") and not allowed:
+        return text, []
+    if kind == "category":
+        return parse_allowed(text, name, allowed)
+    if kind in ("float", "int"):
+        return parse_number(text, name, kind, thousands)
+    if kind == "bool":
+        return parse_bool(text, name)
+    if kind == "datetime":
+        return parse_date(text, name, date_format)
+    raise ValueError(f"{name}: unsupported kind {kind!r}")
+
+
+def parse_allowed(text: pd.Series, name: str, allowed: tuple[str, ...]) -> tuple[pd.Series, list[Finding]]:
+    lookup = {normalise_label(value): value for value in allowed}
+    parsed = normalise_labels(text).map(lookup).astype("string")
+    bad = text.notna() & parsed.isna()
+    detail = quoted(text) + f" (allowed: {', '.join(allowed)})"
+    return parsed, finding(name, "unknown value", bad, detail)
+
+
+def parse_number(
+    text: pd.Series, name: str, kind: str, thousands: str | None = None
+) -> tuple[pd.Series, list[Finding]]:
+    cleaned = text.str.replace(thousands, "", regex=False) if thousands else text
+    number = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    number = number.where(~np.isinf(number))
+    findings = finding(name, "not a number", text.notna() & number.isna(), quoted(text))
+    if kind == "int":
+        fractional = number.notna() & (number % 1 != 0)
+        findings += finding(name, "not a whole number", fractional, quoted(text))
+        number = number.where(~fractional)
+    return number.astype(pandas_dtype(kind)), findings
+
+
+def parse_bool(text: pd.Series, name: str) -> tuple[pd.Series, list[Finding]]:
+    words = text.str.strip().str.lower()
+    parsed = pd.Series(pd.NA, index=text.index, dtype="boolean")
+    parsed[words.isin(TRUE_WORDS).fillna(False)] = True
+    parsed[words.isin(FALSE_WORDS).fillna(False)] = False
+    bad = text.notna() & parsed.isna()
+    return parsed, finding(name, "not a yes/no value", bad, quoted(text))
+
+
+def parse_date(text: pd.Series, name: str, date_format: str | None = None) -> tuple[pd.Series, list[Finding]]:
+    stamps = pd.to_datetime(text, format=date_format or "ISO8601", errors="coerce", utc=True)
+    stamps = stamps.dt.tz_convert(None).astype("datetime64[ns]")
+    expected = date_format or "ISO 8601 such as 2024-03-31; set date_formats for other layouts"
+    bad = text.notna() & stamps.isna()
+    return stamps, finding(name, "not a date", bad, quoted(text) + f" (expected {expected})")

@@ -1,0 +1,146 @@
+"""The mapping YAML as typed config: which source file and column feeds which canonical field.
+
+See docs/mappings.md for how to write one. Unknown keys fail with the file and key (StrictModel);
+a mapping that does not fit the canonical schema fails in `ingest.mapping_check`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, field_validator, model_validator
+
+from cvre.core.config import StrictModel, load_config
+from cvre.ingest.mapping_check import check_mapping
+
+DeriveRuleName = Literal["row_number", "outcome_from_stage", "date_when_closed", "date_when_open", "product"]
+ExtraKind = Literal["str", "float", "int", "bool", "datetime"]
+Scalar = str | int | float | bool
+
+
+class DeriveRule(StrictModel):
+    """How a canonical field is computed when no single source column holds it."""
+
+    rule: DeriveRuleName
+    source: str | None = Field(None, description="source date column (date_when_closed/open)")
+    sources: list[str] = Field(default_factory=list, description="source columns to multiply")
+
+    @model_validator(mode="after")
+    def _parameters_fit_rule(self) -> DeriveRule:
+        needs_source = self.rule in ("date_when_closed", "date_when_open")
+        if needs_source and not self.source:
+            raise ValueError(f"rule {self.rule!r} needs `source: <date column>`")
+        if not needs_source and self.source:
+            raise ValueError(f"rule {self.rule!r} takes no `source`")
+        if self.rule == "product" and len(self.sources) < 2:
+            raise ValueError("rule 'product' needs `sources:` with at least two number columns")
+        if self.rule != "product" and self.sources:
+            raise ValueError(f"rule {self.rule!r} takes no `sources`")
+        return self
+
+    @property
+    def source_columns(self) -> list[str]:
+        return [self.source] if self.source else list(self.sources)
+
+
+class ExtraColumn(StrictModel):
+    """A source column kept beside the canonical table: a model input the schema has no room for."""
+
+    source: str
+    kind: ExtraKind = "str"
+
+
+class CurrencyConversion(StrictModel):
+    rate_to_eur: PositiveFloat = Field(description="EUR per one unit of the export's currency")
+    columns: list[str] = Field(default_factory=lambda: ["amount"])
+
+
+class TableMapping(StrictModel):
+    """How one canonical table is read from one source file."""
+
+    file: str | None = Field(None, description="file inside SOURCE when SOURCE is a folder")
+    format: Literal["csv", "whitespace", "parquet"] = "csv"
+    delimiter: str = Field(",", min_length=1)
+    encoding: str = "utf-8-sig"
+    names: list[str] | None = Field(None, description="column names for a file without header")
+    thousands: str | None = Field(None, max_length=1)
+    missing_values: list[str] = Field(default_factory=list)
+    columns: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+    constants: dict[str, Scalar] = Field(default_factory=dict)
+    date_formats: dict[str, str] = Field(default_factory=dict)
+    derive: dict[str, DeriveRule] = Field(default_factory=dict)
+    currency_to_eur: CurrencyConversion | None = None
+    absent: list[str] = Field(default_factory=list)
+    allow_missing: list[str] = Field(default_factory=list)
+    extra_columns: dict[str, ExtraColumn] = Field(default_factory=dict)
+
+    @field_validator("derive", mode="before")
+    @classmethod
+    def _shorthand_rules(cls, value: object) -> object:
+        # `opportunity_id: row_number` is short for `opportunity_id: {rule: row_number}`.
+        if isinstance(value, dict):
+            return {k: {"rule": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("extra_columns", mode="before")
+    @classmethod
+    def _shorthand_extras(cls, value: object) -> object:
+        # `x_city: City` is short for `x_city: {source: City, kind: str}`.
+        if isinstance(value, dict):
+            return {k: {"source": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: object) -> object:
+        # YAML reads `0: lost` or `yes: won` as int/bool keys; source cells are text.
+        if not isinstance(value, dict):
+            return value
+        return {
+            col: {_as_text(k): v for k, v in labels.items()} if isinstance(labels, dict) else labels
+            for col, labels in value.items()
+        }
+
+    @field_validator("missing_values", mode="before")
+    @classmethod
+    def _missing_as_text(cls, value: object) -> object:
+        return [_as_text(v) for v in value] if isinstance(value, list) else value
+
+    @property
+    def source_columns(self) -> list[str]:
+        """Every source column this table reads, in mapping order, without repeats."""
+        used = list(self.columns.values())
+        used += [src for rule in self.derive.values() for src in rule.source_columns]
+        used += [extra.source for extra in self.extra_columns.values()]
+        return list(dict.fromkeys(used))
+
+
+class ImportMapping(StrictModel):
+    """One export (a file or a folder of files) mapped onto canonical tables."""
+
+    description: str = ""
+    tables: dict[str, TableMapping] = Field(min_length=1)
+    absent_tables: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="caveats copied into the report")
+    outcome_leaks: list[str] = Field(
+        default_factory=list,
+        description="table.column fields known only at or after the close: never model features (e.g. Maven "
+                    "close_value)")
+
+
+def _as_text(value: object) -> object:
+    if isinstance(value, bool):
+        # YAML turns unquoted yes/no/on/off/true/false into booleans; which word was meant is lost.
+        raise ValueError(f"a yes/no-like word read as {value}: put it in quotes, e.g. 'Yes'")
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def load_mapping(path: Path) -> ImportMapping:
+    """Read and check a mapping file; any problem is a ConfigError naming the file and key."""
+    mapping = load_config(ImportMapping, Path(path), default_name="mappings")
+    check_mapping(mapping, Path(path))
+    return mapping

@@ -1,0 +1,189 @@
+"""Read one source file as text cells, or fail with one ExportFormatError that says what is wrong.
+
+Cells stay text here (parsing types is `ingest.transform`'s job) so a rejected row can be written
+back to quarantine exactly as it came.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from cvre.ingest.errors import ExportFormatError
+from cvre.ingest.mapping import TableMapping
+
+SNIFF_BYTES = 64 * 1024
+DELIMITER_CANDIDATES = (",", ";", "\t", "|")
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive or an Excel .xlsx workbook; export the sheet as CSV",
+    b"%PDF": "a PDF document",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook; export the sheet as CSV",
+    b"PAR1": "a Parquet file; set `format: parquet` in the mapping",
+}
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    """A source file's records: text cells with original column names, and their line numbers."""
+
+    path: Path
+    cells: pd.DataFrame
+    rows: pd.Series
+    blank_rows: int
+
+
+def resolve_source_files(source: Path, tables: dict[str, TableMapping]) -> dict[str, Path]:
+    """The file each table reads: SOURCE itself when it is a file, else SOURCE / `file`.
+
+    A single-file SOURCE is used whatever its name, unless the mapping reads several files.
+    """
+    source = Path(source)
+    if not source.exists():
+        raise ExportFormatError(f"{source}: source not found (expected a file or a folder)")
+    if source.is_file():
+        files = sorted({t.file for t in tables.values() if t.file})
+        if len(files) > 1:
+            raise ExportFormatError(
+                f"{source}: this mapping reads several files ({', '.join(files)}); pass the "
+                "folder that holds them as SOURCE, not a single file"
+            )
+        return {name: source for name in tables}
+    unnamed = [name for name, t in tables.items() if not t.file]
+    if unnamed:
+        raise ExportFormatError(
+            f"{source}: SOURCE is a folder, so the mapping must name the file each table reads "
+            f"(missing: {', '.join(f'tables.{n}.file' for n in unnamed)})"
+        )
+    return {name: source / t.file for name, t in tables.items()}
+
+
+def read_source(path: Path, table_name: str, table: TableMapping) -> SourceFrame:
+    """Read a csv, whitespace-separated or parquet file and check the mapped columns are there."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExportFormatError(_not_found(path, table_name))
+    if path.stat().st_size == 0:
+        raise ExportFormatError(f"{path}: the file is empty (0 bytes); re-export it")
+    if table.format == "parquet":
+        cells = _read_parquet(path)
+        rows = pd.Series(cells.index + 1, index=cells.index, name="_row")  # record number
+    else:
+        cells = _read_text_table(path, table)
+        rows = line_numbers(cells, first_line=1 if table.names else 2)
+    cells.columns = [str(c).strip() for c in cells.columns]
+    _check_columns(cells, path, table_name, table)
+    blank = cells.apply(lambda col: col.str.strip().eq("")).all(axis=1)
+    return SourceFrame(path, cells[~blank], rows[~blank], int(blank.sum()))
+
+
+def line_numbers(cells: pd.DataFrame, first_line: int) -> pd.Series:
+    """The line each record starts on, counting line breaks inside quoted cells of earlier rows."""
+    breaks = cells.apply(lambda col: col.str.count("\n")).sum(axis=1)
+    earlier = breaks.cumsum().shift(fill_value=0)
+    return (pd.Series(cells.index + first_line, index=cells.index) + earlier).rename("_row")
+
+
+def _not_found(path: Path, table_name: str) -> str:
+    found = sorted(p.name for p in path.parent.iterdir()) if path.parent.is_dir() else []
+    listing = f"; files there: {', '.join(found)}" if found else ""
+    return f"{path}: file not found (table {table_name!r} reads it){listing}"
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+        raise ExportFormatError(f"{path}: not a readable Parquet file ({exc})") from None
+    return frame.astype("string").fillna("").astype(object)
+
+
+def _read_text_table(path: Path, table: TableMapping) -> pd.DataFrame:
+    text = _sniff_text(path, table.encoding)
+    sep = r"\s+" if table.format == "whitespace" else table.delimiter
+    try:
+        return pd.read_csv(
+            path,
+            sep=sep,
+            header=None if table.names else 0,
+            names=table.names,
+            index_col=False,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            encoding=table.encoding,
+        )
+    except pd.errors.EmptyDataError:
+        raise ExportFormatError(f"{path}: no header row or data found") from None
+    except pd.errors.ParserError as exc:
+        hint = _delimiter_hint(text, table)
+        raise ExportFormatError(
+            f"{path}: cannot be read as {_describe_format(table)}: {str(exc).strip()}{hint}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ExportFormatError(
+            f"{path}: not {table.encoding} text at byte {exc.start}; if it is a CSV in another "
+            "encoding set `encoding:` in the mapping (e.g. latin-1)"
+        ) from None
+
+
+def _sniff_text(path: Path, encoding: str) -> str:
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            raise ExportFormatError(f"{path}: not a CSV file: it looks like {what}")
+    if b"\x00" in head:
+        raise ExportFormatError(f"{path}: not a CSV file: it contains binary data")
+    try:
+        text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+    except LookupError:
+        raise ExportFormatError(f"{path}: unknown encoding {encoding!r} in the mapping") from None
+    except UnicodeDecodeError as exc:
+        raise ExportFormatError(
+            f"{path}: not a CSV file, or not {encoding} text (bad byte at {exc.start}); if it is a "
+            "CSV in another encoding set `encoding:` in the mapping (e.g. latin-1)"
+        ) from None
+    if not text.strip():
+        raise ExportFormatError(f"{path}: the file is empty (only blank lines); re-export it")
+    if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        raise ExportFormatError(f"{path}: not a CSV file: it is an HTML page")
+    return text
+
+
+def _check_columns(cells: pd.DataFrame, path: Path, table_name: str, table: TableMapping) -> None:
+    expected = table.source_columns
+    found = list(cells.columns)
+    missing = [c for c in expected if c not in found]
+    if not missing:
+        return
+    hint = _delimiter_hint(found[0], table) if len(found) == 1 else ""
+    if table.format == "csv" and len(found) == 1 and (len(expected) > 1 or hint):
+        raise ExportFormatError(
+            f"{path}: read as a single column {found[0][:80]!r} while the mapping for "
+            f"{table_name!r} reads {', '.join(map(repr, expected))}; it looks like the "
+            f"delimiter is not {table.delimiter!r}{hint}"
+        )
+    raise ExportFormatError(
+        f"{path}: missing source columns for table {table_name!r}: "
+        f"{', '.join(map(repr, missing))}; found: {', '.join(map(repr, found))}. "
+        "Fix the column names in the mapping or re-export with these columns."
+    )
+
+
+def _delimiter_hint(text: str, table: TableMapping) -> str:
+    first_line = text.splitlines()[0] if text else ""
+    counts = {d: first_line.count(d) for d in DELIMITER_CANDIDATES if d != table.delimiter}
+    best = max(counts, key=counts.get, default=None)
+    if best is None or counts[best] == 0 or table.format != "csv":
+        return ""
+    return f" (the header has {counts[best]} {best!r}; try `delimiter: {best!r}`)"
+
+
+def _describe_format(table: TableMapping) -> str:
+    if table.format == "whitespace":
+        return "whitespace-separated text"
+    return f"CSV with delimiter {table.delimiter!r}"

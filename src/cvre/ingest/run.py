@@ -1,0 +1,121 @@
+"""`cvre import`: read an export through a mapping, write canonical tables, quarantine and a report.
+
+Every source file is read and checked before anything is written, so a malformed file leaves the
+output folder untouched. Tables are imported referenced-first so foreign keys can be checked.
+"""
+
+from __future__ import annotations
+
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+import pandas as pd
+
+from cvre.core.io import write_json, write_table
+from cvre.core.schema import TABLES
+from cvre.ingest.absent import absent_field_warnings, absent_fields
+from cvre.ingest.findings import combine_findings, flagged_columns
+from cvre.ingest.mapping import ImportMapping, TableMapping, load_mapping
+from cvre.ingest.read import SourceFrame, read_source, resolve_source_files
+from cvre.ingest.report import ImportReport, TableReport
+from cvre.ingest.transform import build_table
+from cvre.ingest.validate import table_notes, validate_table
+
+QUARANTINE_DIR = "quarantine"
+REPORT_FILE = "import_report.json"
+ROW_COLUMN = "_row"
+REASON_COLUMN = "_reason"
+EXTRA_SUFFIX = "_extra"
+
+
+def run_import(source: Path, mapping_path: Path, out: Path) -> ImportReport:
+    """Import SOURCE (a file or folder) with the mapping at `mapping_path` into `out`."""
+    source, mapping_path, out = Path(source), Path(mapping_path), Path(out)
+    mapping = load_mapping(mapping_path)
+    order = import_order(mapping)
+    files = resolve_source_files(source, mapping.tables)
+    sources = {name: read_source(files[name], name, mapping.tables[name]) for name in order}
+    known_keys: dict[str, pd.Series] = {}
+    reports: dict[str, TableReport] = {}
+    for name in order:
+        reports[name], known_keys[name] = import_table(name, sources[name], mapping.tables[name], known_keys, out)
+    absent = absent_fields(mapping)
+    report = ImportReport(
+        source=str(source),
+        mapping=str(mapping_path),
+        out=str(out),
+        tables=reports,
+        absent_fields=absent,
+        skipped_features=absent_field_warnings(absent),
+        notes=mapping.notes,
+        outcome_leaks=mapping.outcome_leaks,
+    )
+    write_json(report.to_dict(), out / REPORT_FILE)
+    return report
+
+
+def import_order(mapping: ImportMapping) -> list[str]:
+    """Mapped tables ordered so that a referenced table comes before the tables pointing at it."""
+    graph = {
+        name: {
+            col.references.split(".")[0]
+            for col in TABLES[name].columns
+            if col.references and col.references.split(".")[0] in mapping.tables
+        }
+        - {name}
+        for name in mapping.tables
+    }
+    return list(TopologicalSorter(graph).static_order())
+
+
+def import_table(
+    name: str,
+    source: SourceFrame,
+    table: TableMapping,
+    known_keys: dict[str, pd.Series],
+    out: Path,
+) -> tuple[TableReport, pd.Series]:
+    """Build, validate and write one table; returns its report and its accepted keys."""
+    spec = TABLES[name]
+    built = build_table(source.cells, source.rows, table, spec)
+    frame = built.frame
+    checks = validate_table(frame, source.rows, spec, table, flagged_columns(built.findings, frame.index), known_keys)
+    reasons, counts = combine_findings(built.findings + checks, frame.index)
+    rejected = reasons.ne("")
+    accepted = frame[~rejected]
+    n_read, n_rejected = len(frame), int(rejected.sum())
+    if n_read != len(accepted) + n_rejected:
+        raise AssertionError(f"{name}: {n_read} read != {len(accepted)} + {n_rejected}")
+
+    canonical = [c for c in spec.column_names if c in accepted.columns]
+    output = write_table(accepted[canonical], out, name)
+    extra_output = None
+    if table.extra_columns:
+        extras = accepted[[spec.key, *table.extra_columns]]
+        extra_output = str(write_table(extras, out, name + EXTRA_SUFFIX))
+    quarantine = write_quarantine(source, rejected, reasons, out / QUARANTINE_DIR / f"{name}.csv")
+
+    report = TableReport(
+        table=name,
+        source_file=str(source.path),
+        rows_read=n_read,
+        accepted=len(accepted),
+        rejected=n_rejected,
+        blank_rows_skipped=source.blank_rows,
+        output=str(output),
+        extra_output=extra_output,
+        quarantine=str(quarantine),
+        reasons=dict(sorted(counts.items(), key=lambda kv: -kv[1])),
+        notes={**built.notes, **table_notes(accepted, spec, table)},
+    )
+    return report, accepted[spec.key]
+
+
+def write_quarantine(source: SourceFrame, rejected: pd.Series, reasons: pd.Series, path: Path) -> Path:
+    """Rejected rows as they came, plus `_row` (source line) and `_reason`; header-only if none."""
+    rows = source.cells[rejected].copy()
+    rows[ROW_COLUMN] = source.rows[rejected]
+    rows[REASON_COLUMN] = reasons[rejected]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(path, index=False)
+    return path

@@ -1,0 +1,109 @@
+"""Row rules from the canonical schema, vectorised: required, minimum, date order, keys, references.
+
+Each rule returns Findings; a cell already flagged while parsing is not reported again (an
+unparseable amount is "not a number", not also "required value missing").
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cvre.core.schema import TableSpec
+from cvre.ingest.findings import Finding, finding, quoted
+from cvre.ingest.mapping import TableMapping
+
+
+def validate_table(
+    frame: pd.DataFrame,
+    rows: pd.Series,
+    spec: TableSpec,
+    table: TableMapping,
+    flagged: dict[str, pd.Series],
+    known_keys: dict[str, pd.Series],
+) -> list[Finding]:
+    """All rule findings for one table; `known_keys`: accepted keys of tables imported before."""
+    clear = {c: ~flagged[c] if c in flagged else True for c in frame.columns}
+    return (
+        required_findings(frame, spec, table, clear)
+        + minimum_findings(frame, spec)
+        + date_order_findings(frame, spec)
+        + duplicate_key_findings(frame, rows, spec)
+        + reference_findings(frame, spec, known_keys, clear)
+    )
+
+
+def required_findings(frame: pd.DataFrame, spec: TableSpec, table: TableMapping, clear: dict) -> list[Finding]:
+    findings: list[Finding] = []
+    for column in spec.required_columns:
+        if column in table.absent or column in table.allow_missing or column not in frame:
+            continue
+        source = table.columns.get(column)
+        detail = f"(source column {source!r})" if source else ""
+        missing = frame[column].isna() & clear[column]
+        findings += finding(column, "required value missing", missing, detail)
+    return findings
+
+
+def minimum_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
+    findings: list[Finding] = []
+    for col in spec.columns:
+        if col.minimum is None or col.name not in frame:
+            continue
+        values = frame[col.name]
+        problem = "negative value" if col.minimum == 0 else f"below minimum {col.minimum:g}"
+        findings += finding(col.name, problem, values < col.minimum, values.astype("string"))
+    return findings
+
+
+def date_order_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
+    findings: list[Finding] = []
+    for earlier, later in spec.date_order:
+        if earlier not in frame or later not in frame:
+            continue
+        wrong = frame[later] < frame[earlier]
+        detail = "(" + frame[later].astype("string") + " < " + frame[earlier].astype("string") + ")"
+        findings += finding(later, f"before {earlier}", wrong, detail)
+    return findings
+
+
+def duplicate_key_findings(frame: pd.DataFrame, rows: pd.Series, spec: TableSpec) -> list[Finding]:
+    keys = frame[spec.key]
+    repeated = keys.notna() & keys.duplicated(keep="first")
+    if not repeated.any():
+        return []
+    first_row = rows.groupby(keys).transform("first")
+    detail = quoted(keys) + " (first on row " + first_row.astype("string") + ")"
+    return finding(spec.key, "duplicate key", repeated, detail)
+
+
+def reference_findings(
+    frame: pd.DataFrame, spec: TableSpec, known_keys: dict[str, pd.Series], clear: dict
+) -> list[Finding]:
+    findings: list[Finding] = []
+    for col in spec.columns:
+        if not col.references or col.name not in frame:
+            continue
+        target = col.references.split(".")[0]
+        if target not in known_keys:
+            continue  # the referenced table is not part of this import: nothing to check against
+        values = frame[col.name]
+        unknown = values.notna() & ~values.isin(known_keys[target]) & clear[col.name]
+        detail = quoted(values) + f" to {target}"
+        findings += finding(col.name, "unknown reference", unknown, detail)
+    return findings
+
+
+def table_notes(frame: pd.DataFrame, spec: TableSpec, table: TableMapping) -> dict[str, int]:
+    """Counts worth knowing that are not rejections: kept negatives, allowed missing values."""
+    notes: dict[str, int] = {}
+    for col in spec.columns:
+        if col.kind in ("float", "int") and col.minimum is None and col.name in frame:
+            negative = int((frame[col.name] < 0).sum())
+            if negative:
+                notes[f"{col.name}: negative values kept (e.g. returns, cancellations)"] = negative
+    for column in table.allow_missing:
+        if column in frame:
+            missing = int(frame[column].isna().sum())
+            if missing:
+                notes[f"{column}: missing, allowed by the mapping (allow_missing)"] = missing
+    return notes

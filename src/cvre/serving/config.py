@@ -1,0 +1,37 @@
+"""Typed configuration of the scoring API (configs/serving.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from cvre.core.config import StrictModel
+from cvre.core.rules import BehaviourRules
+from cvre.features.config import DealFeatureConfig
+
+
+class BatchingConfig(StrictModel):
+    """Adaptive batching of /score_deals (BentoML's dispatcher): concurrent requests scored in one pass."""
+
+    enabled: bool = Field(True, description="false: every request is scored on its own")
+    max_batch_size: int = Field(1000, ge=1, description="deals scored in one pass at most (a larger request is "
+                                "scored alone); independent of the per-request limit max_batch_size")
+    max_latency_ms: int = Field(10_000, ge=1, description="a request that would wait longer than this in the "
+                                "queue is refused with 503 (overload), not queued further")
+
+
+class ServingConfig(StrictModel):
+    tracking_uri: str | None = Field(None, description="default: $MLFLOW_TRACKING_URI or the embedded store")
+    win_model: str = "cvre-win"
+    amount_model: str = "cvre-amount"
+    churn_model: str = Field("cvre-churn", description="optional: without a champion /score_clients answers 503")
+    alias: str = "champion"
+    max_batch_size: int = Field(1000, ge=1, description="deals or clients per request; more gets 413")
+    scoring_log_dir: Path | None = Field(Path("data/scoring_log"), description="rolling Parquet log of what was "
+                                         "scored (deals/, clients/), relative to the working directory; null: off")
+    scoring_log_max_files: int = Field(1000, ge=1, description="log files kept per kind; the oldest are deleted")
+    api_key_env: str = Field("CVRE_API_KEY", description="when this variable is set, requests need x-api-key")
+    batching: BatchingConfig = BatchingConfig()
+    deals: DealFeatureConfig = DealFeatureConfig()
+    rules: BehaviourRules = BehaviourRules()

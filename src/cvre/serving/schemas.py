@@ -1,0 +1,186 @@
+"""Request and response schemas of the scoring API: deals and clients in the canonical CRM form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from cvre.core.schema import ACTIVITY_TYPES, BUSINESS_TYPES, OUTCOMES, STAGES, STAGES_OPEN, TIERS
+
+TIME_RANGE = (datetime(1900, 1, 1), datetime(2200, 1, 1))  # pandas' nanosecond times end in 2262
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _utc_in_range(value: datetime) -> datetime:
+    """Naive UTC; a time outside TIME_RANGE is a validation error (a 400 naming the field), not a crash."""
+    if not TIME_RANGE[0] <= value.replace(tzinfo=None) < TIME_RANGE[1]:
+        raise ValueError(f"expected a time from {TIME_RANGE[0]:%Y} to {TIME_RANGE[1]:%Y}")
+    return _naive_utc(value)
+
+
+Moment = Annotated[datetime, AfterValidator(_utc_in_range)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _times_in_utc(cls, value):
+        return _utc_in_range(value) if isinstance(value, datetime) else value
+
+
+class StageEntry(Strict):
+    stage: Literal[STAGES]  # type: ignore[valid-type]
+    entered_at: datetime
+
+
+class ActivityIn(Strict):
+    activity_type: Literal[ACTIVITY_TYPES]  # type: ignore[valid-type]
+    occurred_at: datetime
+    logged: bool = True
+
+
+class LeadIn(Strict):
+    lead_id: str = Field(min_length=1, max_length=200)
+    source: str | None = Field(None, max_length=200)
+    created_at: datetime
+    first_response_at: datetime | None = None
+
+
+class CloseDateChange(Strict):
+    changed_at: datetime
+    old_expected_close_date: datetime | None = None
+    new_expected_close_date: datetime
+
+
+class DealIn(Strict):
+    """An open deal with its history, as `cvre import` produces it."""
+
+    opportunity_id: str = Field(min_length=1, max_length=200, examples=["OPP-1"])
+    account_id: str | None = Field(None, max_length=200)
+    owner_id: str | None = Field(None, max_length=200)
+    product: str | None = Field(None, max_length=200)
+    business_type: Literal[BUSINESS_TYPES] | None = None  # type: ignore[valid-type]
+    created_at: datetime
+    stage: Literal[STAGES_OPEN]  # type: ignore[valid-type]
+    amount: float | None = Field(None, ge=0, le=1e12)
+    expected_close_date: datetime | None = None
+    stage_history: list[StageEntry] = Field(default_factory=list, max_length=200)
+    activities: list[ActivityIn] = Field(default_factory=list, max_length=20_000)
+    lead: LeadIn | None = None
+    close_date_changes: list[CloseDateChange] = Field(default_factory=list, max_length=200)
+
+
+def _distinct_deals(deals: list[DealIn]) -> list[DealIn]:
+    """A request names each deal and lead once: their histories are joined by these ids."""
+    for label, ids in (("opportunity_id", [(i, d.opportunity_id) for i, d in enumerate(deals)]),
+                       ("lead.lead_id", [(i, d.lead.lead_id) for i, d in enumerate(deals) if d.lead])):
+        first: dict[str, int] = {}
+        for i, value in ids:
+            if value in first:
+                raise ValueError(f"{label} {value!r} appears twice (deals {first[value]} and {i}); send each once")
+            first[value] = i
+    return deals
+
+
+DealList = Annotated[list[DealIn], AfterValidator(_distinct_deals)]
+
+
+class Reason(BaseModel):
+    feature: str
+    text: str
+    points: float
+
+
+class BehaviourWarning(BaseModel):
+    behaviour: str
+    text: str
+    euros_at_stake: float
+
+
+class DealScore(BaseModel):
+    opportunity_id: str
+    win_probability: float
+    grade: str
+    expected_amount: float
+    amount_p10: float | None
+    amount_p90: float | None
+    expected_value: float
+    reasons_up: list[Reason]
+    reasons_down: list[Reason]
+    warnings: list[BehaviourWarning]
+    model_versions: dict[str, str]
+
+
+class TransactionIn(Strict):
+    transaction_id: str | None = Field(None, max_length=200)
+    occurred_at: datetime
+    amount: float = Field(ge=-1e12, le=1e12, description="EUR; negative for a return")
+    quantity: float | None = Field(None, ge=-1e9, le=1e9)
+    business_category: str | None = Field(None, max_length=200)
+
+
+class ChatIn(Strict):
+    created_at: datetime
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+class MessageIn(Strict):
+    campaign_id: str | None = Field(None, max_length=200)
+    sent_at: datetime
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    replied_at: datetime | None = None
+
+
+class ClientDealIn(Strict):
+    """One of the client's deals; the closed ones make its deal history."""
+
+    opportunity_id: str = Field(min_length=1, max_length=200)
+    created_at: datetime
+    stage: Literal[STAGES]  # type: ignore[valid-type]
+    outcome: Literal[OUTCOMES] = "open"  # type: ignore[valid-type]
+    amount: float | None = Field(None, ge=0, le=1e12)
+    closed_at: datetime | None = None
+
+
+class JobIn(Strict):
+    opened_at: datetime
+    placements: int | None = Field(None, ge=0, le=1_000_000)
+    fee: float | None = Field(None, ge=0, le=1e12)
+    cost: float | None = Field(None, ge=0, le=1e12)
+    closed_at: datetime | None = None
+
+
+class ClientIn(Strict):
+    """A client with its purchases, support chats and campaign messages (optionally deals and jobs), as
+    `cvre import` produces them."""
+
+    account_id: str = Field(min_length=1, max_length=200, examples=["ACC0000001"])
+    industry: str | None = Field(None, max_length=200)
+    tier: Literal[TIERS] | None = None  # type: ignore[valid-type]
+    region: str | None = Field(None, max_length=200)
+    transactions: list[TransactionIn] = Field(min_length=1, max_length=100_000)
+    chats: list[ChatIn] = Field(default_factory=list, max_length=20_000)
+    messages: list[MessageIn] = Field(default_factory=list, max_length=20_000)
+    deals: list[ClientDealIn] = Field(default_factory=list, max_length=5_000)
+    jobs: list[JobIn] = Field(default_factory=list, max_length=5_000)
+
+
+class ClientScore(BaseModel):
+    account_id: str
+    churn_probability: float
+    risk_band: Literal["very high", "high", "medium", "low"]
+    rfm_segment: str
+    reasons_up: list[Reason] = Field(description="what raises the churn risk most")
+    reasons_down: list[Reason] = Field(description="what lowers it most")
+    model_versions: dict[str, str]

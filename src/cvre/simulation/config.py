@@ -1,0 +1,115 @@
+"""Typed configuration of the CRM world simulator (configs/simulate.yaml)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field, model_validator
+
+from cvre.core.config import StrictModel
+from cvre.simulation.shift import Shift
+
+
+class WorldShape(StrictModel):
+    start: date = date(2023, 1, 1)
+    as_of: date = date(2024, 12, 31)
+    deals_per_account: float = Field(10.0, gt=0)
+    contacts_per_account: float = Field(3.0, gt=0)
+    deals_per_rep: float = Field(250.0, gt=0)
+    max_reps: int = Field(240, ge=4)
+    reps_per_team: int = Field(8, ge=2)
+    coach_share: float = Field(0.15, ge=0, lt=1)
+    campaigns_per_month: float = Field(1.0, ge=0)
+    campaign_reach: float = Field(0.25, gt=0, le=1)
+    chats_per_account_month: float = Field(0.4, ge=0)
+    seasonality: float = Field(0.25, ge=0, lt=1, description="amplitude of monthly deal volume")
+    growth_per_year: float = Field(0.3, ge=0, description="yearly growth of deal volume")
+    chunk_deals: int = Field(100_000, ge=1000)
+
+    @model_validator(mode="after")
+    def _dates_ordered(self) -> WorldShape:
+        if self.as_of <= self.start:
+            raise ValueError("as_of must be after start")
+        return self
+
+
+class Behaviour(StrictModel):
+    """Rates of the CRM behaviours seed 000 penalises, at their defaults for a world like its own."""
+
+    lead_share: float = Field(0.85, ge=0, le=1, description="deals that come from a lead")
+    response_median_hours: float = Field(16.0, gt=0)
+    response_sigma: float = Field(1.63, gt=0, description="log-normal sigma; 1.63 -> ~25% over 48 h")
+    unanswered_lead_share: float = Field(0.03, ge=0, le=1)
+    no_activity_share: float = Field(0.20, ge=0, le=1)
+    activity_cadence_median: float = Field(10.5, gt=0, description="activities per 30 days")
+    logging_discipline: float = Field(0.75, gt=0, lt=1, description="mean share of activities logged")
+    stall_share: float = Field(0.32, ge=0, le=1)
+    stall_extra_days_mean: float = Field(30.0, gt=0)
+    stage_days_mean: list[float] = Field(default=[10.0, 14.0, 16.0, 12.0], min_length=4, max_length=4)
+
+
+class WinModel(StrictModel):
+    """Coefficients of the true win log-odds; the function lives in simulation/truth.py."""
+
+    intercept: float = 0.35
+    response_log: float = -0.30
+    response_over_48h: float = -0.30
+    no_activity: float = -0.70
+    cadence_log: float = 0.22
+    stall_per_30_days: float = -0.45
+    stall_over_30_days: float = -0.30
+    unevidenced_move: float = -0.18
+    owner_skill_sd: float = Field(0.35, ge=0)
+    tier_effect: dict[str, float] = {"A": 0.30, "B": 0.0, "C": -0.20}
+    repeat_business: float = 0.40
+    amount_log_ratio: float = -0.35
+    season_amplitude: float = 0.20
+
+
+class Amounts(StrictModel):
+    tier_multiplier: dict[str, float] = {"A": 1.6, "B": 1.0, "C": 0.7}
+    repeat_multiplier: float = 1.15
+    sigma: float = Field(0.35, gt=0)
+
+
+class Churn(StrictModel):
+    base_monthly_hazard: float = Field(0.025, gt=0, lt=1)
+    frequency_effect: float = -0.45
+    spend_effect: float = -0.20
+    support_effect: float = 0.60
+    engagement_effect: float = -0.90
+    purchases_per_month_median: float = Field(1.0, gt=0)
+
+
+class Defects(StrictModel):
+    """Data-quality defects injected into the export only (never into truth)."""
+
+    missing_amount: float = Field(0.12, ge=0, le=1)
+    missing_expected_close: float = Field(0.30, ge=0, le=1)
+    duplicate_contacts: float = Field(0.03, ge=0, le=1)
+    messy_categories: float = Field(0.05, ge=0, le=1)
+    stage_skips: float = Field(0.06, ge=0, le=1)
+    orphan_account_refs: float = Field(0.005, ge=0, le=1)
+    future_dates: float = Field(0.003, ge=0, le=1)
+
+
+class Policies(StrictModel):
+    """Counterfactual governance rules of seed 000 and how they act in the world."""
+
+    response_sla_hours: float = Field(48.0, gt=0)
+    stall_review_day: float = Field(25.0, ge=21, le=30)
+    evidence_min_cadence: float = Field(2.0, gt=0, description="activities per 30 days once gated")
+    compliance: float = Field(1.0, ge=0, le=1, description="share of governed deals that comply")
+
+
+class SimulationConfig(StrictModel):
+    seed: int = 42
+    deals: int = Field(20_000, ge=50)
+    world: WorldShape = WorldShape()
+    behaviour: Behaviour = Behaviour()
+    win: WinModel = WinModel()
+    amounts: Amounts = Amounts()
+    churn: Churn = Churn()
+    defects: Defects = Defects()
+    policies: Policies = Policies()
+    shift: Shift | None = Field(None, description="a later period's shifts (see simulation/shift.py)")
