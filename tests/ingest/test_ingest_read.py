@@ -132,10 +132,10 @@ def test_whitespace_file_without_header(tmp_path):
     assert report.tables["accounts"].accepted == 2
 
 
-def test_header_only_file_imports_nothing(tmp_path):
-    report = import_files(tmp_path, {"deals.csv": DEALS_HEADER})
-    assert report.tables["opportunities"].rows_read == 0
-    assert read_table(tmp_path / "out", "opportunities").empty
+def test_header_only_file_is_an_error(tmp_path):
+    with raises("deals.csv: a header but no data rows (table 'opportunities'); re-export it with its rows, or"):
+        import_files(tmp_path, {"deals.csv": DEALS_HEADER})
+    assert not (tmp_path / "out").exists()
 
 
 def test_tab_separated_file_read_with_comma(tmp_path):

@@ -6,6 +6,8 @@ is simply `text.notna() & parsed.isna()`.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +18,8 @@ from cvre.ingest.labels import normalise_label, normalise_labels
 TRUE_WORDS = ("true", "yes", "y", "t", "1", "1.0")
 FALSE_WORDS = ("false", "no", "n", "f", "0", "0.0")
 _FLOAT_ID = r"^(\d+)\.0+$"  # 12923.0 -> 12923: ids that went through a spreadsheet as numbers
+_GROUPED = r"^[+-]?\d{1,3}(?P<sep>[,.' ])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d+)?$"  # 1,054 or 12.500,00
+STORABLE_DATES = (pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D"))  # what datetime64[ns] holds
 
 
 def parse_column(
@@ -57,12 +61,18 @@ def parse_number(
     cleaned = text.str.replace(thousands, "", regex=False) if thousands else text
     number = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     number = number.where(~np.isinf(number))
-    findings = finding(name, "not a number", text.notna() & number.isna(), quoted(text))
+    findings = finding(name, "not a number", text.notna() & number.isna(), quoted(text) + _thousands_hint(text))
     if kind == "int":
         fractional = number.notna() & (number % 1 != 0)
         findings += finding(name, "not a whole number", fractional, quoted(text))
         number = number.where(~fractional)
     return number.astype(pandas_dtype(kind)), findings
+
+
+def _thousands_hint(text: pd.Series) -> pd.Series:
+    """For a cell like 1,054: say that it looks grouped and which `thousands:` setting reads it."""
+    sep = text.str.extract(_GROUPED)["sep"]
+    return (" (digits grouped by '" + sep + "': set `thousands: \"" + sep + "\"` in the mapping)").fillna("")
 
 
 def parse_bool(text: pd.Series, name: str) -> tuple[pd.Series, list[Finding]]:
@@ -79,4 +89,20 @@ def parse_date(text: pd.Series, name: str, date_format: str | None = None) -> tu
     stamps = stamps.dt.tz_convert(None).astype("datetime64[ns]")
     expected = date_format or "ISO 8601 such as 2024-03-31; set date_formats for other layouts"
     bad = text.notna() & stamps.isna()
-    return stamps, finding(name, "not a date", bad, quoted(text) + f" (expected {expected})")
+    extreme = bad & text.where(bad).map(lambda cell: _is_date(cell, date_format), na_action="ignore").eq(True)
+    low, high = (f"{t:%Y-%m-%d}" for t in STORABLE_DATES)
+    return stamps, (finding(name, "not a date", bad & ~extreme, quoted(text) + f" (expected {expected})")
+                    + finding(name, "date out of range", extreme, quoted(text) + f" (dates from {low} to {high} "
+                              "can be stored; a placeholder for 'no date' belongs in missing_values)"))
+
+
+def _is_date(cell: str, date_format: str | None) -> bool:
+    """A date Python reads (any year 1-9999) that pandas' nanosecond times could not hold."""
+    try:
+        if date_format:
+            datetime.strptime(cell.strip(), date_format)
+        else:
+            datetime.fromisoformat(cell.strip())
+    except ValueError:
+        return False
+    return True

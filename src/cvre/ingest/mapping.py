@@ -6,6 +6,7 @@ a mapping that does not fit the canonical schema fails in `ingest.mapping_check`
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -56,6 +57,14 @@ class CurrencyConversion(StrictModel):
     columns: list[str] = Field(default_factory=lambda: ["amount"])
 
 
+class ValueBounds(StrictModel):
+    """Sane ranges: a value outside them is rejected as out of range (a typo, a placeholder, an overflow)."""
+
+    earliest_date: date = Field(date(1900, 1, 1), ge=date(1678, 1, 1), description="dates before this are rejected")
+    latest_date: date = Field(date(2200, 1, 1), le=date(2262, 4, 1), description="dates after this are rejected")
+    max_abs_number: PositiveFloat = Field(1e12, description="amounts and other numbers beyond +/- this are rejected")
+
+
 class TableMapping(StrictModel):
     """How one canonical table is read from one source file."""
 
@@ -75,6 +84,7 @@ class TableMapping(StrictModel):
     absent: list[str] = Field(default_factory=list)
     allow_missing: list[str] = Field(default_factory=list)
     extra_columns: dict[str, ExtraColumn] = Field(default_factory=dict)
+    bounds: ValueBounds = Field(default_factory=ValueBounds, description="sane date and number ranges")
 
     @field_validator("derive", mode="before")
     @classmethod

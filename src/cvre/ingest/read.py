@@ -7,12 +7,14 @@ back to quarantine exactly as it came.
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+import csv
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from cvre.ingest.errors import ExportFormatError
+from cvre.ingest.findings import Finding, finding
 from cvre.ingest.mapping import TableMapping
 
 SNIFF_BYTES = 64 * 1024
@@ -27,12 +29,14 @@ _MAGIC = {
 
 @dataclass(frozen=True)
 class SourceFrame:
-    """A source file's records: text cells with original column names, and their line numbers."""
+    """A source file's records: text cells with original column names, their line numbers, and the
+    findings the reader itself makes (a record with fewer fields than the header)."""
 
     path: Path
     cells: pd.DataFrame
     rows: pd.Series
     blank_rows: int
+    findings: list[Finding] = field(default_factory=list)
 
 
 def resolve_source_files(source: Path, tables: dict[str, TableMapping]) -> dict[str, Path]:
@@ -70,13 +74,23 @@ def read_source(path: Path, table_name: str, table: TableMapping) -> SourceFrame
     if table.format == "parquet":
         cells = _read_parquet(path)
         rows = pd.Series(cells.index + 1, index=cells.index, name="_row")  # record number
+        counts = None
     else:
         cells = _read_text_table(path, table)
         rows = line_numbers(cells, first_line=1 if table.names else 2)
+        counts = field_counts(path, table)
     cells.columns = [str(c).strip() for c in cells.columns]
     _check_columns(cells, path, table_name, table)
     blank = cells.apply(lambda col: col.str.strip().eq("")).all(axis=1)
-    return SourceFrame(path, cells[~blank], rows[~blank], int(blank.sum()))
+    if blank.all():
+        header = "a header but " if table.format != "parquet" and not table.names else ""
+        raise ExportFormatError(
+            f"{path}: {header}no data rows (table {table_name!r}); re-export it with its rows, or, if the "
+            f"table is empty in your CRM, remove it from `tables:` and list it under `absent_tables:`"
+        )
+    kept = ~blank
+    found = short_row_findings(counts, cells[kept], len(cells)) if counts is not None else []
+    return SourceFrame(path, cells[kept], rows[kept], int(blank.sum()), found)
 
 
 def line_numbers(cells: pd.DataFrame, first_line: int) -> pd.Series:
@@ -84,6 +98,36 @@ def line_numbers(cells: pd.DataFrame, first_line: int) -> pd.Series:
     breaks = cells.apply(lambda col: col.str.count("\n")).sum(axis=1)
     earlier = breaks.cumsum().shift(fill_value=0)
     return (pd.Series(cells.index + first_line, index=cells.index) + earlier).rename("_row")
+
+
+def field_counts(path: Path, table: TableMapping) -> list[int] | None:
+    """Fields per record after the header as the file has them (pandas pads a short record with empty cells).
+
+    Counted with the csv module, which quotes like pandas; a whitespace file splits each line on runs of
+    blanks. None where the csv module cannot read the file (pandas could: nothing is called short then).
+    """
+    try:
+        with path.open(encoding=table.encoding, newline="") as handle:
+            if table.format == "whitespace":
+                counts = [len(line.split()) for line in handle.read().splitlines()]
+            else:
+                counts = [len(record) for record in csv.reader(handle, delimiter=table.delimiter)]
+    except (csv.Error, UnicodeError):
+        return None
+    return counts if table.names else counts[1:]
+
+
+def short_row_findings(counts: list[int], cells: pd.DataFrame, records: int) -> list[Finding]:
+    """A finding for each record with fewer fields than the header: its missing cells are not empty values.
+
+    `cells`: the non-blank records, indexed by record number; `records`: how many pandas read. Where the two
+    readers disagree on the number of records, no record is called short.
+    """
+    if len(counts) != records:
+        return []
+    given = pd.Series(counts, dtype="int64").reindex(cells.index)
+    detail = "(" + given.astype("string") + f" of {len(cells.columns)} fields; the line may be truncated)"
+    return finding("row", "fewer fields than the header", given.lt(len(cells.columns)), detail)
 
 
 def _not_found(path: Path, table_name: str) -> str:

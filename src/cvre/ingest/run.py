@@ -80,7 +80,7 @@ def import_table(
     built = build_table(source.cells, source.rows, table, spec)
     frame = built.frame
     checks = validate_table(frame, source.rows, spec, table, flagged_columns(built.findings, frame.index), known_keys)
-    reasons, counts = combine_findings(built.findings + checks, frame.index)
+    reasons, counts = combine_findings(source.findings + built.findings + checks, frame.index)
     rejected = reasons.ne("")
     accepted = frame[~rejected]
     n_read, n_rejected = len(frame), int(rejected.sum())
@@ -112,10 +112,28 @@ def import_table(
 
 
 def write_quarantine(source: SourceFrame, rejected: pd.Series, reasons: pd.Series, path: Path) -> Path:
-    """Rejected rows as they came, plus `_row` (source line) and `_reason`; header-only if none."""
+    """Rejected rows as they came, plus `_row` (source line) and `_reason`; header-only if none.
+
+    A cell a spreadsheet would run as a formula is written with a leading apostrophe (see `neutralise`).
+    """
     rows = source.cells[rejected].copy()
     rows[ROW_COLUMN] = source.rows[rejected]
     rows[REASON_COLUMN] = reasons[rejected]
+    rows.columns = neutralise(pd.Series(rows.columns, dtype=object)).tolist()
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows.to_csv(path, index=False)
+    rows.apply(neutralise).to_csv(path, index=False)
     return path
+
+
+FORMULA_START = r"^[=+\-@\t\r]"
+PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def neutralise(cells: pd.Series) -> pd.Series:
+    """Text starting with = + - @ (or a tab or carriage return) gets a leading `'`, so a spreadsheet shows it
+    instead of running it as a formula (CSV injection); a plain signed number such as -12.5 stays as it is."""
+    if cells.dtype != object:
+        return cells
+    text = cells.astype("string")
+    risky = text.str.contains(FORMULA_START, regex=True) & ~text.str.fullmatch(PLAIN_NUMBER)
+    return cells.where(~risky.fillna(False).astype(bool), "'" + text)

@@ -12,6 +12,8 @@ from cvre.core.schema import TableSpec
 from cvre.ingest.findings import Finding, finding, quoted
 from cvre.ingest.mapping import TableMapping
 
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f]"
+
 
 def validate_table(
     frame: pd.DataFrame,
@@ -29,6 +31,8 @@ def validate_table(
         + date_order_findings(frame, spec)
         + duplicate_key_findings(frame, rows, spec)
         + reference_findings(frame, spec, known_keys, clear)
+        + bounds_findings(frame, spec, table)
+        + id_findings(frame, spec)
     )
 
 
@@ -52,6 +56,39 @@ def minimum_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
         values = frame[col.name]
         problem = "negative value" if col.minimum == 0 else f"below minimum {col.minimum:g}"
         findings += finding(col.name, problem, values < col.minimum, values.astype("string"))
+    return findings
+
+
+def bounds_findings(frame: pd.DataFrame, spec: TableSpec, table: TableMapping) -> list[Finding]:
+    """Dates and numbers outside the mapping's `bounds` (a typo, a placeholder like 9999-12-31, an overflow)."""
+    bounds = table.bounds
+    low, high = pd.Timestamp(bounds.earliest_date), pd.Timestamp(bounds.latest_date)
+    findings: list[Finding] = []
+    for col in spec.columns:
+        if col.name not in frame:
+            continue
+        values = frame[col.name]
+        if col.kind == "datetime":
+            outside = (values < low) | (values > high)
+            detail = quoted(values) + f" (dates from {low:%Y-%m-%d} to {high:%Y-%m-%d} are accepted: `bounds` in " \
+                "the mapping; a placeholder for 'no date' belongs in missing_values)"
+            findings += finding(col.name, "date out of range", outside, detail)
+        elif col.kind in ("float", "int"):
+            outside = values.abs() > bounds.max_abs_number
+            detail = values.astype("string") + f" (beyond +/-{bounds.max_abs_number:g}: `bounds` in the mapping)"
+            findings += finding(col.name, "number out of range", outside, detail)
+    return findings
+
+
+def id_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
+    """Ids with a line break or another control character: they break every file and log they are written to."""
+    findings: list[Finding] = []
+    for col in spec.columns:
+        if col.kind == "id" and col.name in frame:
+            values = frame[col.name].astype("string")
+            bad = values.str.contains(CONTROL_CHARACTERS, regex=True)
+            findings += finding(col.name, "control character in an id", bad, quoted(values.str.replace(
+                CONTROL_CHARACTERS, "?", regex=True)) + " (a line break or tab inside the id; fix it in the CRM)")
     return findings
 
 
