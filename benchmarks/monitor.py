@@ -52,8 +52,8 @@ def worker(args) -> None:
     from cvre.monitoring.assess import assess
     from cvre.monitoring.config import MonitorConfig
     from cvre.monitoring.evidently_report import build_snapshot
-    from cvre.monitoring.reference import Reference
     from cvre.monitoring.run import _evidently_columns
+    from cvre.training.drift_reference import Reference
 
     imported = time.perf_counter()
     cfg = MonitorConfig()

@@ -15,11 +15,11 @@ from cvre.monitoring.assess import TooFewRows, assess
 from cvre.monitoring.config import MonitorConfig
 from cvre.monitoring.current import current_from_features, current_from_log
 from cvre.monitoring.policy import ALERT, OK, RETRAINED
-from cvre.monitoring.reference import PREDICTION, load_champion_reference
 from cvre.monitoring.run import run_monitor
 from cvre.simulation.config import SimulationConfig
 from cvre.simulation.shift import NewProduct, Shift, later_period
 from cvre.simulation.world import simulate_world
+from cvre.training.drift_reference import PREDICTION, load_champion_reference
 from cvre.training.tracking import setup_tracking
 from cvre.training.train import train_task
 from tests.training.test_training import tiny_config

@@ -5,8 +5,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from cvre.core.truth import true_no_purchase_probability
 from cvre.simulation.config import Policies, WinModel
-from cvre.simulation.truth import DealTraits, apply_policy, true_no_purchase_probability, win_probability
+from cvre.simulation.truth import DealTraits, apply_policy, win_probability
 
 
 def traits(**over) -> DealTraits:

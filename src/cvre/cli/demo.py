@@ -116,7 +116,7 @@ def _explain(world: Path, console: Console) -> Path:
 
 def _drift_check(world_cfg: SimulationConfig, world: Path, console: Console) -> Path:
     """The same company a year later with configs/shift.yaml's shifts, checked against the champion."""
-    from cvre.monitoring.later import check_later_period
+    from cvre.cli.later import check_later_period
     from cvre.monitoring.run import print_run
     from cvre.training.config import TrainingConfig
 

@@ -180,7 +180,7 @@ def _client_tables(client_raw, tables, as_of, cfg: FeatureConfig) -> pd.DataFram
 
 def _client_truth(clients: pd.DataFrame, truth_dir: Path, data: Path, horizon: int) -> pd.DataFrame:
     """The simulator's true churn probability for every (client, snapshot) row: evaluation only."""
-    from cvre.simulation.truth import true_no_purchase_probability
+    from cvre.core.truth import true_no_purchase_probability
 
     start = pd.Timestamp(json.loads((data / "manifest.json").read_text())["start"])
     t = read_table(truth_dir, "clients_truth").set_index("account_id").loc[clients["account_id"]]

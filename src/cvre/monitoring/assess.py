@@ -10,7 +10,7 @@ from cvre.monitoring.config import MonitorConfig, QualityConfig
 from cvre.monitoring.drift import column_kind, detect_drift, profile_reference
 from cvre.monitoring.performance import performance
 from cvre.monitoring.policy import Verdict, decide
-from cvre.monitoring.reference import PREDICTION, Reference
+from cvre.training.drift_reference import PREDICTION, Reference
 
 
 class TooFewRows(ValueError):

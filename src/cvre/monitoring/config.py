@@ -11,11 +11,6 @@ from cvre.core.config import StrictModel
 MonitorTask = Literal["win", "churn"]
 
 
-class ReferenceConfig(StrictModel):
-    rows: int = Field(20_000, ge=100, description="scored rows kept with each model as its drift reference")
-    labelled_rows: int = Field(20_000, ge=100, description="labelled test rows kept for performance and target")
-
-
 class DriftConfig(StrictModel):
     numeric_method: Literal["wasserstein", "psi"] = Field("wasserstein", description="wasserstein: distance in "
                                                           "reference standard deviations; psi: over quantile bins")
@@ -61,7 +56,6 @@ class MonitorConfig(StrictModel):
     seed: int = 42
     task: MonitorTask = "win"
     scoring_log: str = Field("data/scoring_log", description="folder of the serving API's Parquet scoring log")
-    reference: ReferenceConfig = ReferenceConfig()
     drift: DriftConfig = DriftConfig()
     quality: QualityConfig = QualityConfig()
     policy: PolicyConfig = PolicyConfig()

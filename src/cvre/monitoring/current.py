@@ -8,8 +8,8 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from cvre.monitoring.reference import LABEL, PREDICTION, SCORE_TABLES, Reference
 from cvre.training.data import SPLITS, TABLES
+from cvre.training.drift_reference import LABEL, PREDICTION, SCORE_TABLES, Reference
 
 LOG_FOLDERS = {"win": "deals", "churn": "clients"}
 LOG_SCORES = {"win": "win_probability", "churn": "churn_probability"}

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cvre.monitoring.config import DriftConfig, ReportConfig
-from cvre.monitoring.reference import PREDICTION, sample_rows
+from cvre.training.drift_reference import PREDICTION, sample_rows
 
 
 def sampling_error(reference_rows: int, current_rows: int, bins: int) -> dict:

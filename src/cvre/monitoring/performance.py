@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score
 
 from cvre.monitoring.config import DriftConfig, PolicyConfig
 from cvre.monitoring.drift import js_distance
-from cvre.monitoring.reference import LABEL, PREDICTION
+from cvre.training.drift_reference import LABEL, PREDICTION
 
 
 def _auc(frame: pd.DataFrame) -> float | None:

@@ -18,8 +18,8 @@ from cvre.monitoring.config import MonitorConfig
 from cvre.monitoring.current import Current, current_from_features, current_from_log
 from cvre.monitoring.evidently_report import add_to_workspace, build_snapshot, evidently_flags, sampling_error
 from cvre.monitoring.policy import ALERT, OK, RETRAINED
-from cvre.monitoring.reference import LABEL, PREDICTION, Reference, load_champion_reference
 from cvre.training.config import TrainingConfig
+from cvre.training.drift_reference import LABEL, PREDICTION, Reference, load_champion_reference
 from cvre.training.registry import CHAMPION
 
 log = logging.getLogger(__name__)

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 
 from cvre.core.schema import CHANNELS
+from cvre.core.truth import true_no_purchase_probability
 from cvre.simulation.clock import to_timestamps
 from cvre.simulation.config import SimulationConfig
 from cvre.simulation.entities import Cast
-from cvre.simulation.truth import churn_monthly_hazard, true_no_purchase_probability
+from cvre.simulation.truth import churn_monthly_hazard
 
 CATEGORIES = ("software", "services", "hardware", "training", "support", "consulting")
 CHURN_TRUTH_HORIZON_DAYS = 90.0

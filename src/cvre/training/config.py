@@ -58,12 +58,20 @@ class RegistryConfig(StrictModel):
     tolerance: float = Field(0.002, ge=0, description="champion metric the challenger may lose and still win")
 
 
+class ReferenceConfig(StrictModel):
+    """The drift reference logged with each win/churn model for `cvre monitor`."""
+
+    rows: int = Field(20_000, ge=100, description="scored rows kept with each model as its drift reference")
+    labelled_rows: int = Field(20_000, ge=100, description="labelled test rows kept for performance and target")
+
+
 class TrainingConfig(StrictModel):
     seed: int = 42
     n_jobs: int = Field(1, ge=1, description="LightGBM threads; 1 is safest on 2 shared cores")
     tracking: TrackingConfig = TrackingConfig()
     registry: RegistryConfig = RegistryConfig()
     tuning: TuningConfig = TuningConfig()
+    reference: ReferenceConfig = ReferenceConfig()
     win: TaskConfig = TaskConfig()
     amount: TaskConfig = TaskConfig()
     churn: TaskConfig = TaskConfig(min_positive=100, min_negative=100)

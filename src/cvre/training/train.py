@@ -16,11 +16,11 @@ from mlflow.models import infer_signature
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from cvre.monitoring.reference import REFERENCE_TASKS, log_reference_snapshot
 from cvre.training import plots
 from cvre.training.baselines import baseline_metrics, bayes_metrics
 from cvre.training.config import Task, TaskConfig, TrainingConfig
 from cvre.training.data import NotEnoughData, TaskData, load_task
+from cvre.training.drift_reference import REFERENCE_TASKS, log_reference_snapshot
 from cvre.training.metrics import binary_metrics, regression_metrics
 from cvre.training.model import CvreModel, calibrated, save_artifacts
 from cvre.training.reference import client_reference_tables, reference_tables, save_feature_config, save_reference
@@ -126,7 +126,8 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
 
         metrics, pred, calibrator, quantiles = _evaluate(data, booster, task_cfg, cfg, final_params)
         if task in REFERENCE_TASKS:  # the drift reference of `cvre monitor`
-            log_reference_snapshot(features_dir, data, lambda X: calibrated(calibrator, booster.predict(X)), cfg.seed)
+            log_reference_snapshot(features_dir, data, lambda X: calibrated(calibrator, booster.predict(X)),
+                                   cfg.reference, cfg.seed)
         metrics |= baseline_metrics(data, cfg.seed)
         metrics |= bayes_metrics(data, metrics)
         mlflow.log_metrics({k if k.startswith(("baseline", "bayes")) or "_gap" in k else f"test_{k}": v

@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from cvre.core.config import load_config
-from cvre.monitoring.config import MonitorConfig, ReferenceConfig
+from cvre.training.config import ReferenceConfig
 from cvre.training.data import TABLES, TaskData, prepare_frame
 
 ARTIFACT_PATH = "reference"
@@ -86,9 +85,8 @@ def read_reference(folder: Path) -> Reference:
 
 
 def log_reference_snapshot(features_dir: Path, data: TaskData, predict: Callable[[pd.DataFrame], np.ndarray],
-                           seed: int, config: Path | None = None) -> None:
-    """Training hook: log the reference under `reference/` of the active run (sizes: configs/monitor.yaml)."""
-    cfg = load_config(MonitorConfig, config, "monitor.yaml").reference
+                           cfg: ReferenceConfig, seed: int) -> None:
+    """Training hook: log the reference under `reference/` of the active run (sizes: training.yaml `reference`)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = save_reference(build_reference(features_dir, data, predict, cfg, seed), Path(tmp) / ARTIFACT_PATH)
         mlflow.log_artifacts(str(folder), ARTIFACT_PATH)
