@@ -18,7 +18,9 @@ class Scenario(StrictModel):
 
 class LeakageConfig(StrictModel):
     scope: Literal["open", "all"] = Field("open", description="open pipeline, or all deals (seed 000's table)")
-    probability: str = Field("model", description="'model' (champion cvre-win), 'truth' (simulated worlds)")
+    probability: Literal["auto", "model", "crm", "stage_rates", "truth"] = Field(
+        "auto", description="auto: the champion cvre-win when trained on this data's source, else the CRM's own "
+        "probability, else stage win rates; or one of model, crm, stage_rates, truth (simulated worlds)")
     governance_cost_eur: float = Field(150_000.0, gt=0)
     rules: BehaviourRules = BehaviourRules()
     scenarios: dict[str, Scenario] = {

@@ -9,6 +9,8 @@ from cvre.analytics.config import LeakageConfig
 
 GOVERNS = {"response_sla": ("slow_response",), "activity_evidence": ("no_activity", "stage_jump"),
            "stall_review": ("stalled",)}
+TOUCHED = ("has_lead", "lead_response_hours", "moves_without_activity", "activities_total", "age_days", "no_activity",
+           "days_in_stage", "max_days_in_stage", "logged_share", "days_since_last_activity", "longest_gap_days")
 
 
 def _respond_within_sla(f: pd.DataFrame, sla_hours: float) -> pd.DataFrame:
@@ -42,8 +44,8 @@ def _review_stalls(f: pd.DataFrame, review_day: float) -> pd.DataFrame:
 
 def governed_features(features: pd.DataFrame, scenario: str, sla_hours: float = 48.0,
                       review_day: float = 25.0) -> pd.DataFrame:
-    """The deals as they would look had the scenario's rules been enforced."""
-    f = features.copy()
+    """The deals as they would look had the scenario's rules been enforced (features an export lacks: missing)."""
+    f = features.reindex(columns=list(dict.fromkeys([*features.columns, *TOUCHED])))
     parts = ("response_sla", "activity_evidence", "stall_review") if scenario == "combined" else (scenario,)
     if "response_sla" in parts and "lead_response_hours" in f:
         f = _respond_within_sla(f, sla_hours)

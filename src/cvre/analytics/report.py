@@ -13,6 +13,13 @@ def print_headline(run: LeakageRun, console: Console) -> None:
     h = run.headline
     console.print(f"[bold]{h['scope']} scope, {h['deals']:,} deals as of {h['as_of']} "
                   f"(probability: {h['probability']})[/]")
+    if "scope_covers" in h:
+        console.print(f"scope: every figure below covers {h['scope_covers']}")
+        console.print(f"probability: {h['probability_note']}")
+        used = [f"{k} from {v}" for k, v in h.get("feature_sources", {}).items() if v != "absent"]
+        missing = [k for k, v in h.get("feature_sources", {}).items() if v == "absent"]
+        console.print("behaviours: " + ", ".join(used) + (f"; not measurable here: {', '.join(missing)}"
+                                                          if missing else ""))
     console.print(f"Expected value {h['ev']:,.0f} EUR | leaked {h['leaked_ev']:,.0f} EUR ({h['leaked_share']:.1%}) | "
                   f"recoverable {h['recoverable_ev']:,.0f} EUR ({h['recoverable_share_of_leakage']:.1%} of leakage) | "
                   f"ROI {h['governance_roi']:.1f}x | CRM trust {h['trust_score']:.0%}")
@@ -46,6 +53,7 @@ def log_leakage_run(run: LeakageRun, experiment: str = "cvre-leakage") -> str:
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=f"leakage-{run.headline['scope']}") as active:
         mlflow.log_params({k: run.headline[k] for k in ("scope", "probability", "as_of")})
-        mlflow.log_metrics({k: float(v) for k, v in run.headline.items() if isinstance(v, int | float)})
+        mlflow.log_metrics({k: float(v) for k, v in run.headline.items()
+                            if isinstance(v, int | float) and not isinstance(v, bool)})
         mlflow.log_artifacts(str(run.out), "leakage")
         return active.info.run_id

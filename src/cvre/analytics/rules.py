@@ -14,10 +14,23 @@ from cvre.core.rules import BehaviourRules
 BEHAVIOURS = ("stalled", "no_activity", "slow_response", "stage_jump", "overdue_close_date", "missing_amount")
 
 
+def amount_stage(deals: pd.DataFrame) -> pd.Series:
+    """Seed 000's stage for amounts: an open deal's current stage, a closed deal's outcome (won or lost)."""
+    stage = deals["current_stage"] if "current_stage" in deals else pd.Series(None, index=deals.index, dtype=object)
+    stage = stage.astype(object)
+    if "won" in deals:
+        won = deals["won"]
+        stage = stage.where(won.isna(), np.where(won == 1, "won", "lost"))
+    return stage.fillna("unknown")
+
+
 def impute_amounts(deals: pd.DataFrame) -> pd.Series:
-    """A missing amount takes the median amount of its stage, else the overall median."""
+    """A missing amount takes the median amount of its stage (a closed deal's stage is its outcome), else the
+    overall median; no amount at all is 0."""
+    if "amount" not in deals:
+        return pd.Series(0.0, index=deals.index)
     amount = deals["amount"].astype(float)
-    by_stage = amount.groupby(deals["current_stage"].fillna("unknown")).transform("median")
+    by_stage = amount.groupby(amount_stage(deals)).transform("median")
     return amount.fillna(by_stage).fillna(amount.median()).fillna(0.0)
 
 

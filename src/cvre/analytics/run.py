@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from cvre.analytics.config import LeakageConfig
 from cvre.analytics.counterfactual import model_recovery
+from cvre.analytics.probability import win_probability
 from cvre.analytics.rules import (
     behaviour_summary,
     deal_leakage,
@@ -19,13 +19,16 @@ from cvre.analytics.rules import (
     segment_summary,
     trust_score,
 )
-from cvre.core.io import TRUTH_DIR, read_table, read_tables, write_json
+from cvre.core.io import TRUTH_DIR, read_tables, write_json
 from cvre.features.config import DealFeatureConfig
 from cvre.features.deal_table import build_deal_features
 from cvre.features.pipeline import READ_COLUMNS, resolve_as_of, resolve_tables_dir
 from cvre.features.snapshot import tables_as_of
+from cvre.features.sources import behaviour_sources
 
 LEAKAGE_DIR = "leakage"
+SCOPE_WORDS = {"open": "the open pipeline only (deals not yet won or lost)",
+               "all": "all opportunities, open and closed (seed 000's headline table)"}
 
 
 @dataclass
@@ -37,30 +40,25 @@ class LeakageRun:
     truth: dict = field(default_factory=dict)
 
 
-def scoped_deals(data: Path, as_of: pd.Timestamp, scope: str) -> pd.DataFrame:
-    """Deal features at the snapshot: open deals, or every deal (closed ones described before closing)."""
+def snapshot_tables(data: Path, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
     tables = tables_as_of(read_tables(resolve_tables_dir(data), columns=READ_COLUMNS), as_of)
+    if "opportunities" not in tables:
+        raise FileNotFoundError(f"{resolve_tables_dir(data)}: no opportunities table; leakage needs deals (map "
+                                "tables.opportunities in the import mapping)")
+    return tables
+
+
+def scoped_deals(data: Path, as_of: pd.Timestamp, scope: str,
+                 tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Deal features at the snapshot: open deals, or every deal (closed ones described before closing)."""
+    tables = snapshot_tables(data, as_of) if tables is None else tables
     deals, _ = build_deal_features(tables, as_of, DealFeatureConfig())
-    if "accounts" in tables:
-        deals = deals.drop(columns=["tier", "industry"], errors="ignore").merge(
-            tables["accounts"][["account_id", "tier", "industry"]], on="account_id", how="left")
+    segments = [c for c in ("tier", "industry") if "accounts" in tables and c in tables["accounts"].columns]
+    if segments:
+        deals = deals.drop(columns=segments, errors="ignore").merge(
+            tables["accounts"][["account_id", *segments]], on="account_id", how="left")
     deals["created_year"] = pd.to_datetime(deals["created_at"]).dt.year.astype("Int64").astype(str)
     return deals[deals["is_open"]].reset_index(drop=True) if scope == "open" else deals
-
-
-def champion_win_model():
-    import mlflow
-
-    return mlflow.pyfunc.load_model("models:/cvre-win@champion").unwrap_python_model()
-
-
-def probabilities(deals: pd.DataFrame, data: Path, source: str, model=None) -> np.ndarray:
-    if source == "truth":
-        truth = read_table(Path(data) / TRUTH_DIR, "deals_truth", ["opportunity_id", "true_win_prob"])
-        return deals[["opportunity_id"]].merge(truth, how="left")["true_win_prob"].to_numpy()
-    if source == "model":
-        return model.predict(None, deals)["probability"].to_numpy()
-    raise ValueError(f"probability: expected 'model' or 'truth', got {source!r}")
 
 
 def truth_recovery(data: Path, scope: str) -> dict:
@@ -71,19 +69,25 @@ def truth_recovery(data: Path, scope: str) -> dict:
     return {k: v["recovered_ev"] for k, v in block.items() if isinstance(v, dict)}
 
 
-def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: Path | None = None) -> LeakageRun:
+def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: Path | None = None,
+                force: bool = False) -> LeakageRun:
+    """`force`: use the champion even when it was trained on another source (refused otherwise)."""
     from cvre.features.config import FeatureConfig
 
     data = Path(data)
     snapshot = resolve_as_of(data, FeatureConfig(), as_of)
-    deals = scoped_deals(data, snapshot, cfg.scope)
-    model = champion_win_model() if cfg.probability == "model" else None
-    per_deal = deal_leakage(deals, probabilities(deals, data, cfg.probability, model), cfg)
+    tables = snapshot_tables(data, snapshot)
+    deals = scoped_deals(data, snapshot, cfg.scope, tables)
+    chosen = win_probability(deals, tables, data, cfg.probability, force)
+    model = chosen.model
+    per_deal = deal_leakage(deals, chosen.values, cfg)
     per_deal.insert(0, "opportunity_id", deals["opportunity_id"].to_numpy())
     behaviours, scenarios = behaviour_summary(per_deal, cfg), scenario_summary(per_deal, cfg)
     trust = trust_score(deals, cfg.rules)
-    head = headline(per_deal, scenarios, trust, cfg) | {"as_of": str(snapshot.date()), "scope": cfg.scope,
-                                                          "probability": cfg.probability}
+    head = headline(per_deal, scenarios, trust, cfg) | {
+        "as_of": str(snapshot.date()), "scope": cfg.scope, "scope_covers": SCOPE_WORDS[cfg.scope],
+        "probability": chosen.source, "probability_note": chosen.note, "low_data": chosen.low_data,
+        "feature_sources": behaviour_sources(tables)}
     if model is not None:
         recovery = model_recovery(deals, per_deal["amount_used"], model, cfg)
         scenarios = scenarios.merge(recovery, on="scenario", how="left")

@@ -33,8 +33,11 @@ class Column:
     allowed: tuple[str, ...] | None = None
     minimum: float | None = None
     references: str | None = None  # "table.column" this column points to
+    maximum: float | None = None
     description: str = ""
 
+    observed: bool = False  # a value the CRM itself reports (a duration, a count, a flag, its own score):
+    # used where raw events are missing; a mapping may leave it out (implicitly absent)
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -53,6 +56,10 @@ class TableSpec:
         return [c.name for c in self.columns if c.required]
 
     def column(self, name: str) -> Column:
+    @property
+    def observed_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.observed]
+
         for col in self.columns:
             if col.name == name:
                 return col
@@ -76,6 +83,8 @@ ACCOUNTS = TableSpec(
         _c("tier", "category", allowed=TIERS),
         _c("created_at", "datetime"),
     ),
+        _c("churned", "bool", observed=True,
+           description="the customer's own churn label (per-customer exports: telecom, bank)"),
     "Client companies.",
 )
 
@@ -134,6 +143,8 @@ LEADS = TableSpec(
         _c("created_at", "datetime", required=True),
         _c("first_response_at", "datetime"),
         _c("converted", "bool"),
+        _c("first_response_hours", "float", minimum=0, observed=True,
+           description="hours from creation to the first response, as the CRM reports it"),
     ),
     "Inbound and outbound leads with the time of the first response.",
     date_order=(("created_at", "first_response_at"),),
@@ -157,7 +168,16 @@ OPPORTUNITIES = TableSpec(
         _c("expected_close_date", "datetime"),
         _c("closed_at", "datetime"),
     ),
-    "Deals: current state as exported; history lives in stage_history and close_date_changes.",
+        _c("days_in_stage", "float", minimum=0, observed=True, description="days in the current stage (CRM field)"),
+        _c("stage_moves", "int", minimum=0, observed=True, description="stage changes so far (CRM field)"),
+        _c("backward_moves", "int", minimum=0, observed=True, description="backward stage changes (CRM field)"),
+        _c("stage_jump", "bool", observed=True, description="the CRM's flag for a stage skipped or moved "
+           "without evidence"),
+        _c("crm_win_probability", "float", minimum=0, maximum=1, observed=True,
+           description="the CRM's own win probability, 0-1 (use the `percent` rule for 0-100)"),
+        _c("forecast_category", "category", observed=True, description="the CRM's forecast category"),
+    "Deals: current state as exported; history lives in stage_history and close_date_changes, or, where an "
+    "export has no history, in the CRM's own observed fields (days in stage, moves, stage-jump flag).",
     date_order=(("created_at", "closed_at"),),
 )
 

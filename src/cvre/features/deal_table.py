@@ -17,8 +17,10 @@ from cvre.features.deals import (
     close_date_features,
     deal_cutoffs,
     lead_features,
+    observed_stage_features,
     stage_features,
 )
+from cvre.features.sources import ABSENT, EVENTS, OBSERVED, behaviour_sources
 from cvre.features.timeline import composite, days_between, index_of, known_by_cutoff, seconds
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,26 @@ class DealReference:
         return pd.DataFrame(out, index=range(len(cut)))
 
 
+def _fill_from_observed(events: pd.DataFrame, observed: pd.DataFrame, sources: dict[str, str]) -> pd.DataFrame:
+    """Event-based stage features, with the observed field where a deal has no history or the events lack it."""
+    out = events.copy()
+    no_history = ~events["has_stage_history"].to_numpy(dtype=bool)
+    for column in ("current_stage", "days_in_stage", "stage_moves", "backward_moves", "moves_without_activity"):
+        take = no_history | (sources["stage_jump"] != EVENTS if column == "moves_without_activity" else False)
+        values = observed[column].to_numpy(dtype=object if column == "current_stage" else float)
+        known = pd.notna(values)
+        out[column] = np.where(take & known, values, out[column].to_numpy(dtype=values.dtype))
+    return out
+
+
+def _leads_with_response(leads: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Leads whose response time is reported in hours get their response timestamp (created + hours)."""
+    if leads is None or "first_response_at" in leads.columns or "first_response_hours" not in leads.columns:
+        return leads
+    hours = pd.to_timedelta(leads["first_response_hours"].astype("float64"), unit="h")
+    return leads.assign(first_response_at=(leads["created_at"] + hours).astype("datetime64[ns]"))
+
+
 def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cfg: DealFeatureConfig,
                         absent: set[str] = frozenset(), only: Collection[str] | None = None,
                         reference: DealReference | None = None) -> tuple[pd.DataFrame, list[str]]:
@@ -129,18 +151,33 @@ def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cf
     else:
         parts.append(pd.DataFrame({"amount": amount.to_numpy(dtype=float), "amount_missing": amount.isna().to_numpy()}))
     acts = _acts_for(tables, cut)
+    sources = behaviour_sources(tables)
+    stage_sources = {sources[k] for k in ("stalled", "stage_moves", "backward_moves", "stage_jump")}
     if "stage_history" in tables:
-        parts.append(stage_features(tables["stage_history"], cut, acts[acts["logged"]]))
+        stages = stage_features(tables["stage_history"], cut, acts[acts["logged"]])
+        if OBSERVED in stage_sources or sources["stage_jump"] == ABSENT:
+            stages = _fill_from_observed(stages, observed_stage_features(opps, cut), sources)
+        parts.append(stages)
+    elif stage_sources != {ABSENT}:
+        parts.append(observed_stage_features(opps, cut))
+        warnings.append("stage_history absent: stage features from the CRM's observed fields ("
+                        + ", ".join(k for k in ("stalled", "stage_moves", "backward_moves", "stage_jump")
+                                    if sources[k] == OBSERVED) + ")")
     else:
-        warnings.append("stage_history absent: stage velocity, moves and stall features skipped")
+        warnings.append("stage_history absent: stage velocity, moves and stall features skipped "
+                        "(map opportunities.days_in_stage, stage_moves, backward_moves, stage_jump to use the CRM's)")
     if "activities" in tables:
         parts.append(activity_features(acts, cut, cfg))
     else:
         warnings.append("activities absent: activity cadence and evidence features skipped")
-    if "leads" in tables and "first_response_at" in tables["leads"].columns:
-        parts.append(lead_features(tables["leads"], cut, cfg))
+    leads = _leads_with_response(tables.get("leads"))
+    if leads is not None and "first_response_at" in leads.columns:
+        parts.append(lead_features(leads, cut, cfg))
+        if sources["slow_response"] == OBSERVED:
+            warnings.append("leads.first_response_at absent: lead response from leads.first_response_hours")
     else:
-        warnings.append("leads.first_response_at absent: lead response features skipped")
+        warnings.append("leads.first_response_at absent: lead response features skipped "
+                        "(map leads.first_response_at or leads.first_response_hours)")
     if "expected_close_date" in opps.columns and "opportunities.expected_close_date" not in absent:
         parts.append(close_date_features(opps, tables.get("close_date_changes", pd.DataFrame()), cut))
     else:

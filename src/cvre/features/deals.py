@@ -20,19 +20,56 @@ ONE_SECOND = pd.Timedelta(seconds=1)
 
 
 def deal_cutoffs(opps: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """One row per deal: its cutoff, label (won 1/0, open NaN) and whether it is open at `as_of`."""
-    closed = opps["outcome"].isin(["won", "lost"]).to_numpy() & opps["closed_at"].notna().to_numpy()
-    is_open = (opps["outcome"] == "open").fillna(False).to_numpy()
+    """One row per deal: its cutoff, label (won 1/0, open NaN) and whether it is open at `as_of`.
+
+    A closed deal is described just before its close, never before its creation (a deal closed at its creation
+    instant has age 0). A closed deal without a close date (exports without one) is described as exported, at
+    `as_of`: it is still a labelled row, its features are the export's.
+    """
+    outcome = opps["outcome"] if "outcome" in opps.columns else pd.Series(pd.NA, index=opps.index, dtype="string")
+    closed = outcome.isin(["won", "lost"]).fillna(False).to_numpy()
+    is_open = (outcome == "open").fillna(False).to_numpy()
     keep = closed | is_open
     o = opps.loc[keep]
     closed = closed[keep]
-    cutoff = np.where(closed, (o["closed_at"] - ONE_SECOND).to_numpy(), np.datetime64(as_of, "ns"))
+    closed_at = o["closed_at"] if "closed_at" in o.columns else pd.Series(pd.NaT, index=o.index)
+    timed = closed & closed_at.notna().to_numpy()
+    before_close = np.maximum((closed_at - ONE_SECOND).to_numpy(dtype="datetime64[ns]"),
+                              o["created_at"].to_numpy(dtype="datetime64[ns]"))
+    cutoff = np.where(timed, before_close, np.datetime64(as_of, "ns"))
     return pd.DataFrame(
         {
             "opportunity_id": o["opportunity_id"].to_numpy(),
             "cutoff": pd.to_datetime(cutoff),
-            "won": np.where(closed, (o["outcome"] == "won").to_numpy().astype(float), np.nan),
+            "won": np.where(closed, (o["outcome"] == "won").fillna(False).to_numpy().astype(float), np.nan),
             "is_open": ~closed,
+        }
+    )
+
+
+def observed_stage_features(opps: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFrame:
+    """Stage features from the CRM's own fields when the export has no stage history (rows aligned with `cut`).
+
+    Days in the current stage describe open deals only: on a closed deal the CRM counts the days since the
+    close, which would reveal the outcome.
+    """
+    n = len(cut)
+    col = lambda name: (opps[name].astype("Float64").to_numpy(dtype=float, na_value=np.nan)  # noqa: E731
+                        if name in opps.columns else np.full(n, np.nan))
+    is_open = cut["is_open"].to_numpy(dtype=bool)
+    moves = col("stage_moves")
+    jump = col("stage_jump")
+    stage = opps["stage"].astype("string").to_numpy(dtype=object) if "stage" in opps.columns else np.full(n, None)
+    age_days = days_between(cut["cutoff"], cut["created_at"])
+    return pd.DataFrame(
+        {
+            "current_stage": np.where(is_open & pd.Series(stage).isin(STAGES_OPEN).to_numpy(), stage, None),
+            "days_in_stage": np.where(is_open, col("days_in_stage"), np.nan),
+            "stage_moves": moves,
+            "stage_velocity": moves / np.maximum(age_days, 1.0) * 30.0,
+            "backward_moves": col("backward_moves"),
+            "moves_without_activity": jump,
+            "has_stage_history": np.zeros(n, dtype=bool),
         }
     )
 
@@ -131,7 +168,8 @@ def lead_features(leads: pd.DataFrame, cut: pd.DataFrame, cfg: DealFeatureConfig
             "lead_response_hours": np.where(found, hours, np.nan),
             "lead_unanswered": found & ~answered,
             "slow_lead_response": found & (hours > cfg.slow_response_hours),
-            "lead_source": np.where(found, leads["source"].to_numpy(dtype=object)[p], None),
+            "lead_source": (np.where(found, leads["source"].to_numpy(dtype=object)[p], None)
+                            if "source" in leads.columns else np.full(len(cut), None)),
         }
     )
 
@@ -180,6 +218,9 @@ class WinHistory:
 
     @classmethod
     def of(cls, opps: pd.DataFrame, key: str) -> WinHistory:
+        """Deals without a close date have no place in time: they never count as prior history."""
+        if "closed_at" not in opps.columns or "outcome" not in opps.columns:
+            opps = opps.iloc[:0].assign(outcome=pd.Series(dtype="string"), closed_at=pd.Series(dtype="M8[ns]"))
         closed = opps[opps["outcome"].isin(["won", "lost"]) & opps["closed_at"].notna()]
         codes, keys = pd.factorize(_keys(closed, key))
         closes = closed["closed_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64)

@@ -26,14 +26,10 @@ def lead_table(leads: pd.DataFrame, extra: pd.DataFrame | None, as_of: pd.Timest
         out["created_month"] = pd.to_datetime(leads["created_at"]).dt.month.to_numpy(dtype=float)
         if "first_response_at" in leads.columns:
             out["lead_response_hours"] = days_between(leads["first_response_at"], leads["created_at"]) * 24.0
-    if extra is not None:
-        usable = [c for c in extra.columns if c.startswith("x_") and not _id_like(extra[c])]
-        joined = out[["lead_id"]].merge(extra[["lead_id", *usable]], on="lead_id", how="left")
-        for col in usable:
-            values = joined[col]
-            out[col] = values.astype(float).to_numpy() if pd.api.types.is_bool_dtype(values) or \
-                pd.api.types.is_numeric_dtype(values) else values.astype(object).to_numpy()
-    return out
+    if "lead_response_hours" not in out and "first_response_hours" in leads.columns:  # the CRM's own figure
+        out["lead_response_hours"] = leads["first_response_hours"].astype("Float64").to_numpy(dtype=float,
+                                                                                             na_value=np.nan)
+    return with_extra_columns(out, extra, "lead_id")
 
 
 def _id_like(values: pd.Series) -> bool:
@@ -46,7 +42,25 @@ def lead_contract(table: pd.DataFrame) -> dict[str, Field]:
     contract = {"lead_id": Field("id"), "order": Field("number", 0), "converted": Field("number", 0, 1),
                 "lead_source": Field("category"), "created_at": Field("time"), "created_month": Field("number", 1, 12),
                 "lead_response_hours": Field("number", 0)}
-    for col in table.columns:
-        if col.startswith("x_"):
-            contract[col] = Field("number") if pd.api.types.is_numeric_dtype(table[col]) else Field("category")
-    return contract
+    return contract | extra_contract(table)
+
+
+def with_extra_columns(out: pd.DataFrame, extra: pd.DataFrame | None, key: str,
+                       skip: tuple[str, ...] = ()) -> pd.DataFrame:
+    """`out` with the export's own `x_` columns joined on `key` (numbers as floats, text as objects);
+    identifier-like text and the `skip` columns are left out."""
+    if extra is None:
+        return out
+    usable = [c for c in extra.columns if c.startswith("x_") and c not in skip and not _id_like(extra[c])]
+    joined = out[[key]].merge(extra[[key, *usable]].drop_duplicates(key), on=key, how="left")
+    for col in usable:
+        values = joined[col]
+        out[col] = values.astype(float).to_numpy() if pd.api.types.is_bool_dtype(values) or \
+            pd.api.types.is_numeric_dtype(values) else values.astype(object).to_numpy()
+    return out
+
+
+def extra_contract(table: pd.DataFrame) -> dict[str, Field]:
+    """The `x_` columns of a table, typed from the data."""
+    return {col: Field("number") if pd.api.types.is_numeric_dtype(table[col]) else Field("category")
+            for col in table.columns if col.startswith("x_")}

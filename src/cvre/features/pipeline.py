@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from cvre.core.io import EXPORT_DIR, TRUTH_DIR, read_table, read_tables, write_json
+from cvre.core.io import TRUTH_DIR, read_table, read_tables, write_json
+from cvre.core.provenance import data_source, tables_folder
 from cvre.features.campaigns import campaign_funnel, compare_by, contact_engagement
 from cvre.features.clients import churn_labels, client_features, with_account
 from cvre.features.config import FeatureConfig
 from cvre.features.contracts import CLIENT_CONTRACT, DEAL_CONTRACT, check_contract, model_features
+from cvre.features.customers import customer_churn_table, customer_contract, customer_splits, has_churn_label
 from cvre.features.deal_table import build_deal_features
 from cvre.features.leads import lead_contract, lead_table
 from cvre.features.snapshot import normalise_categories, tables_as_of
+from cvre.features.sources import feature_sources
 from cvre.features.splits import SPLITS, split_by_time
 
 log = logging.getLogger(__name__)
@@ -36,12 +39,12 @@ class FeatureRun:
     warnings: list[str] = field(default_factory=list)
     lead_features: list[str] = field(default_factory=list)
     lead_categories: list[str] = field(default_factory=list)
+    client_features: list[str] = field(default_factory=list)
+    client_categories: list[str] = field(default_factory=list)
+    churn_label: str = "absent"  # "label column" (the export's own) or "transactions" (no purchase in the horizon)
 
 
-def resolve_tables_dir(data: Path) -> Path:
-    """A simulated world keeps its tables under export/; an import writes them at the top."""
-    data = Path(data)
-    return data / EXPORT_DIR if (data / EXPORT_DIR).is_dir() else data
+resolve_tables_dir = tables_folder  # a simulated world keeps its tables under export/; an import at the top
 
 
 def resolve_as_of(data: Path, cfg: FeatureConfig, override: str | None) -> pd.Timestamp:
@@ -80,10 +83,10 @@ def _write(df: pd.DataFrame, out: Path, name: str, run: FeatureRun) -> None:
 
 
 def _write_splits(table: pd.DataFrame, contract, label: str, time_col: str, prefix: str, out: Path,
-                  run: FeatureRun, cfg: FeatureConfig) -> None:
+                  run: FeatureRun, cfg: FeatureConfig, split: pd.Series | None = None) -> None:
     check_contract(table, contract, prefix)
     labelled = table[table[label].notna()]
-    split = split_by_time(labelled[time_col], cfg.split)
+    split = split_by_time(labelled[time_col], cfg.split) if split is None else split[table[label].notna()]
     for name in SPLITS:
         _write(labelled[split == name], out, f"{prefix}_{name}", run)
 
@@ -112,7 +115,7 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
         deals, warnings = build_deal_features(tables, as_of, cfg.deals, _unusable_fields(tables_dir))
         run.warnings += warnings
         deals["is_open"] = deals["is_open"].astype(bool)
-        _write_splits(deals, DEAL_CONTRACT, "won", "cutoff", "deals", out, run, cfg)
+        _write_splits(deals, DEAL_CONTRACT, "won", _deal_split_time(deals, as_of, run), "deals", out, run, cfg)
         _write(deals[deals["is_open"]], out, "deals_score", run)
         if (truth_dir / "deals_truth.parquet").exists():
             truth = read_table(truth_dir, "deals_truth", ["opportunity_id", "true_win_prob", "true_expected_amount",
@@ -135,7 +138,13 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
         if time_col == "order":
             run.warnings.append("leads have no dates: splits follow the export's row order")
 
-    if "transactions" in tables:
+    if has_churn_label(tables.get("accounts")):
+        _customer_churn(tables, tables_dir, as_of, out, run, cfg)
+        if "transactions" in tables:
+            run.warnings.append("accounts.churned given: the churn model uses this label, not one derived from "
+                                "transactions")
+    elif "transactions" in tables:
+        run.churn_label = "transactions"
         clients = _client_tables(client_raw, tables, as_of, cfg)
         if (truth_dir / "clients_truth.parquet").exists():
             _write(_client_truth(clients, truth_dir, data, cfg.clients.churn_horizon_days), out, "clients_truth", run)
@@ -144,7 +153,8 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
         check_contract(score, CLIENT_CONTRACT, "clients_score")
         _write(score, out, "clients_score", run)
     else:
-        run.warnings.append("transactions absent: client and churn features skipped")
+        run.warnings.append("transactions and accounts.churned absent: client and churn features skipped (map "
+                            "accounts.churned for a per-customer label)")
 
     if "messages" in tables and "campaigns" in tables:
         funnel = campaign_funnel(tables["messages"], tables["campaigns"])
@@ -157,12 +167,42 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
 
     deal_features, deal_categories = model_features(DEAL_CONTRACT, "won")
     client_features_, client_categories = model_features(CLIENT_CONTRACT, "churned")
-    write_json({"as_of": as_of, "source": str(tables_dir), "rows": run.rows, "warnings": run.warnings,
+    if run.churn_label == "label column":
+        client_features_, client_categories = run.client_features, run.client_categories
+    write_json({"as_of": as_of, "source": str(tables_dir), "data_source": data_source(data),
+                "feature_sources": feature_sources(tables), "churn_label": run.churn_label,
+                "rows": run.rows, "warnings": run.warnings,
                 "deal_features": deal_features, "deal_categories": deal_categories,
                 "client_features": client_features_, "client_categories": client_categories,
                 "lead_features": run.lead_features, "lead_categories": run.lead_categories,
                 "config": cfg.model_dump(mode="json")}, out / "feature_manifest.json")
     return run
+
+
+def _deal_split_time(deals: pd.DataFrame, as_of: pd.Timestamp, run: FeatureRun) -> str:
+    """Closed deals split by their close; where most have no close date (described at the snapshot), by creation."""
+    labelled = deals[deals["won"].notna()]
+    if len(labelled) and (labelled["cutoff"] >= as_of).mean() > 0.5:
+        run.warnings.append("closed deals have no close date: time splits follow created_at, and closed deals are "
+                            "described as exported (map opportunities.closed_at for point-in-time rows)")
+        return "created_at"
+    return "cutoff"
+
+
+def _customer_churn(tables: dict, tables_dir: Path, as_of: pd.Timestamp, out: Path, run: FeatureRun,
+                    cfg: FeatureConfig) -> None:
+    """The churn tables from the customers' own label (accounts.churned), split as the export says or by order."""
+    extra_path = tables_dir / "accounts_extra.parquet"
+    extra = pd.read_parquet(extra_path) if extra_path.exists() else None
+    rows = customer_churn_table(tables["accounts"], extra, as_of)
+    contract = customer_contract(rows)
+    split = pd.Series(customer_splits(rows, cfg.split), index=rows.index)
+    _write_splits(rows, contract, "churned", "snapshot", "clients", out, run, cfg, split)
+    _write(rows.drop(columns=["churned"]), out, "clients_score", run)  # the customers as the API would score them
+    names, categories = model_features(contract, "churned")
+    run.client_features = [c for c in names if c in rows.columns and c != "order"]
+    run.client_categories = [c for c in categories if c in rows.columns]
+    run.churn_label = "label column"
 
 
 def _client_tables(client_raw, tables, as_of, cfg: FeatureConfig) -> pd.DataFrame:

@@ -52,13 +52,15 @@ def table_as_of(df: pd.DataFrame, table: str, as_of: pd.Timestamp) -> pd.DataFra
     time_col = EVENT_TIME.get(table)
     if time_col in out.columns:
         out = out[~(out[time_col] > as_of)]
+    # closed after the snapshot: open then (a deal without any close date stays as exported)
+    reopened = out["closed_at"] > as_of if table == "opportunities" and "closed_at" in out.columns else None
     later = [c for c in LATER_TIMES.get(table, ()) if c in out.columns]
     if later:
         out = out.copy()
         for col in later:
             out[col] = out[col].where(~(out[col] > as_of))
-    if table == "opportunities" and "closed_at" in out.columns:
-        reopened = out["closed_at"].isna() & out["stage"].isin(["closed_won", "closed_lost"])
+    if reopened is not None:
+        reopened = reopened.fillna(False).to_numpy(dtype=bool)
         if reopened.any():
             out = out.copy()
             out.loc[reopened, "outcome"] = "open"

@@ -15,7 +15,11 @@ from pydantic import Field, PositiveFloat, field_validator, model_validator
 from cvre.core.config import StrictModel, load_config
 from cvre.ingest.mapping_check import check_mapping
 
-DeriveRuleName = Literal["row_number", "outcome_from_stage", "date_when_closed", "date_when_open", "product"]
+DeriveRuleName = Literal["row_number", "outcome_from_stage", "date_when_closed", "date_when_open", "product",
+                         "timestamp_plus_duration", "exists_in", "percent"]
+DurationUnit = Literal["seconds", "minutes", "hours", "days"]
+NEEDS_SOURCE = {"date_when_closed": "date column", "date_when_open": "date column",
+                "timestamp_plus_duration": "duration column", "exists_in": "key column", "percent": "percentage column"}
 ExtraKind = Literal["str", "float", "int", "bool", "datetime"]
 Scalar = str | int | float | bool
 
@@ -24,16 +28,26 @@ class DeriveRule(StrictModel):
     """How a canonical field is computed when no single source column holds it."""
 
     rule: DeriveRuleName
-    source: str | None = Field(None, description="source date column (date_when_closed/open)")
+    source: str | None = Field(None, description="source column: a date (date_when_closed/open), a duration "
+                               "(timestamp_plus_duration), a key to look up (exists_in), a percentage (percent)")
     sources: list[str] = Field(default_factory=list, description="source columns to multiply")
+    start: str | None = Field(None, description="timestamp_plus_duration: the canonical date column to add to")
+    unit: DurationUnit = Field("hours", description="timestamp_plus_duration: unit of the duration column")
+    file: str | None = Field(None, description="exists_in: the other file (inside SOURCE) to look the key up in")
+    column: str | None = Field(None, description="exists_in: the column of that file holding the keys")
 
     @model_validator(mode="after")
     def _parameters_fit_rule(self) -> DeriveRule:
-        needs_source = self.rule in ("date_when_closed", "date_when_open")
+        needs_source = self.rule in NEEDS_SOURCE
         if needs_source and not self.source:
-            raise ValueError(f"rule {self.rule!r} needs `source: <date column>`")
+            raise ValueError(f"rule {self.rule!r} needs `source: <{NEEDS_SOURCE[self.rule]}>`")
         if not needs_source and self.source:
             raise ValueError(f"rule {self.rule!r} takes no `source`")
+        if (self.rule == "timestamp_plus_duration") != (self.start is not None):
+            raise ValueError("`start: <canonical date column>` goes with rule 'timestamp_plus_duration' only")
+        if (self.rule == "exists_in") != (self.file is not None and self.column is not None):
+            raise ValueError("rule 'exists_in' needs `file:` and `column:` (the other file and its key column), "
+                             "and only it takes them")
         if self.rule == "product" and len(self.sources) < 2:
             raise ValueError("rule 'product' needs `sources:` with at least two number columns")
         if self.rule != "product" and self.sources:
@@ -69,6 +83,9 @@ class TableMapping(StrictModel):
     """How one canonical table is read from one source file."""
 
     file: str | None = Field(None, description="file inside SOURCE when SOURCE is a folder")
+    split_files: dict[Literal["train", "test"], str] = Field(
+        default_factory=dict, description="a dataset published with its own split, one file per part (same "
+        "columns): read in turn, each row keeps its part in the extra column x_split")
     format: Literal["csv", "whitespace", "parquet"] = "csv"
     delimiter: str = Field(",", min_length=1)
     encoding: str = "utf-8-sig"
@@ -85,6 +102,12 @@ class TableMapping(StrictModel):
     allow_missing: list[str] = Field(default_factory=list)
     extra_columns: dict[str, ExtraColumn] = Field(default_factory=dict)
     bounds: ValueBounds = Field(default_factory=ValueBounds, description="sane date and number ranges")
+
+    @model_validator(mode="after")
+    def _one_way_to_name_files(self) -> TableMapping:
+        if self.split_files and self.file:
+            raise ValueError("give either `file` or `split_files`, not both")
+        return self
 
     @field_validator("derive", mode="before")
     @classmethod

@@ -101,7 +101,8 @@ def _accounting_problems(table: TableMapping, spec: TableSpec) -> list[str]:
         for col, found in sources.items()
         if len(found) > 1
     ]
-    unaccounted = [col for col, found in sources.items() if not found]
+    observed = set(spec.observed_columns)  # CRM-reported fields: optional, implicitly absent when unmapped
+    unaccounted = [col for col, found in sources.items() if not found and col not in observed]
     if unaccounted:
         problems.append(
             "columns: canonical columns neither mapped nor declared absent: "
@@ -150,6 +151,15 @@ def _derive_problem(rule: DeriveRule, kind: str, has_stage: bool, spec: TableSpe
             return f"{rule.rule} needs `stage` mapped under columns"
     if rule.rule == "product" and kind not in ("float", "int"):
         return "product fills a number column"
+    if rule.rule == "percent" and kind != "float":
+        return "percent fills a number column (0-100 in the source -> 0-1)"
+    if rule.rule == "exists_in" and kind != "bool":
+        return "exists_in fills a yes/no column"
+    if rule.rule == "timestamp_plus_duration":
+        if kind != "datetime":
+            return "timestamp_plus_duration fills a date column"
+        if rule.start not in spec.column_names or spec.column(rule.start).kind != "datetime":
+            return f"start: {rule.start!r} is not a date column of {spec.name!r}"
     return None
 
 

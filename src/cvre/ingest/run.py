@@ -14,8 +14,9 @@ import pandas as pd
 from cvre.core.io import write_json, write_table
 from cvre.core.schema import TABLES
 from cvre.ingest.absent import absent_field_warnings, absent_fields
+from cvre.ingest.errors import ExportFormatError
 from cvre.ingest.findings import combine_findings, flagged_columns
-from cvre.ingest.mapping import ImportMapping, TableMapping, load_mapping
+from cvre.ingest.mapping import ExtraColumn, ImportMapping, TableMapping, load_mapping
 from cvre.ingest.read import SourceFrame, read_source, resolve_source_files
 from cvre.ingest.report import ImportReport, TableReport
 from cvre.ingest.transform import build_table
@@ -26,6 +27,7 @@ REPORT_FILE = "import_report.json"
 ROW_COLUMN = "_row"
 REASON_COLUMN = "_reason"
 EXTRA_SUFFIX = "_extra"
+SPLIT_COLUMN = "x_split"
 
 
 def run_import(source: Path, mapping_path: Path, out: Path) -> ImportReport:
@@ -33,12 +35,16 @@ def run_import(source: Path, mapping_path: Path, out: Path) -> ImportReport:
     source, mapping_path, out = Path(source), Path(mapping_path), Path(out)
     mapping = load_mapping(mapping_path)
     order = import_order(mapping)
-    files = resolve_source_files(source, mapping.tables)
-    sources = {name: read_source(files[name], name, mapping.tables[name]) for name in order}
+    single = {name: t for name, t in mapping.tables.items() if not t.split_files}
+    files = resolve_source_files(source, single)
+    sources = {name: read_split_files(source, name, mapping.tables[name]) if mapping.tables[name].split_files
+               else read_source(files[name], name, mapping.tables[name]) for name in order}
     known_keys: dict[str, pd.Series] = {}
     reports: dict[str, TableReport] = {}
     for name in order:
-        reports[name], known_keys[name] = import_table(name, sources[name], mapping.tables[name], known_keys, out)
+        lookups = exists_in_keys(source, name, mapping.tables[name])
+        reports[name], known_keys[name] = import_table(name, sources[name], mapping.tables[name], known_keys, out,
+                                                       lookups)
     absent = absent_fields(mapping)
     report = ImportReport(
         source=str(source),
@@ -74,11 +80,17 @@ def import_table(
     table: TableMapping,
     known_keys: dict[str, pd.Series],
     out: Path,
+    lookups: dict[str, pd.Series] | None = None,
 ) -> tuple[TableReport, pd.Series]:
     """Build, validate and write one table; returns its report and its accepted keys."""
     spec = TABLES[name]
-    built = build_table(source.cells, source.rows, table, spec)
+    built = build_table(source.cells, source.rows, table, spec, lookups)
     frame = built.frame
+    if SPLIT_COLUMN in source.cells.columns:  # a published split: keep each row's part; row-number ids per part
+        frame[SPLIT_COLUMN] = source.cells[SPLIT_COLUMN].astype("string")
+        for column, rule in table.derive.items():
+            if rule.rule == "row_number":
+                frame[column] = frame[SPLIT_COLUMN] + "-" + frame[column]
     checks = validate_table(frame, source.rows, spec, table, flagged_columns(built.findings, frame.index), known_keys)
     reasons, counts = combine_findings(source.findings + built.findings + checks, frame.index)
     rejected = reasons.ne("")
@@ -90,8 +102,9 @@ def import_table(
     canonical = [c for c in spec.column_names if c in accepted.columns]
     output = write_table(accepted[canonical], out, name)
     extra_output = None
-    if table.extra_columns:
-        extras = accepted[[spec.key, *table.extra_columns]]
+    extra_names = [*table.extra_columns, *([SPLIT_COLUMN] if SPLIT_COLUMN in accepted.columns else [])]
+    if extra_names:
+        extras = accepted[[spec.key, *extra_names]]
         extra_output = str(write_table(extras, out, name + EXTRA_SUFFIX))
     quarantine = write_quarantine(source, rejected, reasons, out / QUARANTINE_DIR / f"{name}.csv")
 
@@ -109,6 +122,35 @@ def import_table(
         notes={**built.notes, **table_notes(accepted, spec, table)},
     )
     return report, accepted[spec.key]
+
+
+def read_split_files(source: Path, name: str, table: TableMapping) -> SourceFrame:
+    """The files of a published split read in turn as one source; `x_split` says which part each row is from."""
+    if not Path(source).is_dir():
+        raise ExportFormatError(f"{source}: tables.{name}.split_files reads several files; pass the folder that "
+                                "holds them as SOURCE")
+    parts = [read_source(Path(source) / file, name, table) for file in table.split_files.values()]
+    if any(part.findings for part in parts):
+        raise ExportFormatError(f"{source}: tables.{name}: a split file has malformed records; fix them first")
+    cells = pd.concat([p.cells.assign(**{SPLIT_COLUMN: part}) for part, p in zip(table.split_files, parts,
+                                                                                 strict=True)], ignore_index=True)
+    rows = pd.concat([p.rows for p in parts], ignore_index=True)
+    return SourceFrame(Path(source), cells, rows, sum(p.blank_rows for p in parts))
+
+
+def exists_in_keys(source: Path, name: str, table: TableMapping) -> dict[str, pd.Series]:
+    """For each `exists_in` rule of a table, the keys of the other file it looks in (e.g. deals naming a lead)."""
+    keys = {}
+    for column, rule in table.derive.items():
+        if rule.rule != "exists_in":
+            continue
+        if not Path(source).is_dir():
+            raise ExportFormatError(f"{source}: tables.{name}.derive.{column} looks keys up in {rule.file!r}; pass "
+                                    "the folder that holds both files as SOURCE")
+        other = TableMapping(file=rule.file, delimiter=table.delimiter, encoding=table.encoding,
+                             extra_columns={"x_key": ExtraColumn(source=rule.column)})
+        keys[column] = read_source(Path(source) / rule.file, f"{name}.derive.{column}", other).cells[rule.column]
+    return keys
 
 
 def write_quarantine(source: SourceFrame, rejected: pd.Series, reasons: pd.Series, path: Path) -> Path:

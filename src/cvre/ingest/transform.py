@@ -42,8 +42,12 @@ def map_values(text: pd.Series, table: dict[str, object]) -> pd.Series:
     return mapped.astype("string").fillna(text)
 
 
-def build_table(cells: pd.DataFrame, rows: pd.Series, table: TableMapping, spec: TableSpec) -> BuiltTable:
-    """Canonical frame for one table from its source cells and 1-based source row numbers."""
+def build_table(cells: pd.DataFrame, rows: pd.Series, table: TableMapping, spec: TableSpec,
+                lookups: dict[str, pd.Series] | None = None) -> BuiltTable:
+    """Canonical frame for one table from its source cells and 1-based source row numbers.
+
+    `lookups`: for each `exists_in` column, the keys found in the other file (`ingest.run` reads them).
+    """
     clean = clean_cells(cells[table.source_columns], table.missing_values)
     out = pd.DataFrame(index=cells.index)
     findings: list[Finding] = []
@@ -59,7 +63,7 @@ def build_table(cells: pd.DataFrame, rows: pd.Series, table: TableMapping, spec:
         out[column], found = _parse_canonical(constant, column, table, spec)
         findings += found
     for column, rule in table.derive.items():
-        out[column], found = derive_column(rule, column, clean, rows, out, table)
+        out[column], found = derive_column(rule, column, clean, rows, out, table, (lookups or {}).get(column))
         findings += found
     if table.currency_to_eur:
         for column in table.currency_to_eur.columns:
@@ -87,6 +91,7 @@ def derive_column(
     rows: pd.Series,
     out: pd.DataFrame,
     table: TableMapping,
+    other_keys: pd.Series | None = None,
 ) -> tuple[pd.Series, list[Finding]]:
     """One derived canonical column; see docs/mappings.md for what each rule means."""
     if rule.rule == "row_number":
@@ -107,7 +112,22 @@ def derive_column(
             result = result * number
             findings += found
         return result, findings
+    if rule.rule == "percent":
+        number, found = parse_number(clean[rule.source], column, "float", table.thousands)
+        return number / 100.0, found
+    if rule.rule == "timestamp_plus_duration":
+        amount, found = parse_number(clean[rule.source], column, "float", table.thousands)
+        return timestamp_plus_duration(out[rule.start], amount, rule.unit), found
+    if rule.rule == "exists_in":
+        keys = clean[rule.source]
+        known = set() if other_keys is None else set(other_keys.dropna().astype(str).str.strip())
+        return keys.isin(known).astype("boolean").where(keys.notna()), []
     raise ValueError(f"unknown derive rule {rule.rule!r}")
+
+
+def timestamp_plus_duration(start: pd.Series, amount: pd.Series, unit: str) -> pd.Series:
+    """`start` + `amount` `unit`s (e.g. a lead's creation + its response hours); missing where either is."""
+    return (start + pd.to_timedelta(amount.astype("float64"), unit=unit)).astype("datetime64[ns]")
 
 
 def outcome_from_stage(stage: pd.Series) -> pd.Series:

@@ -56,6 +56,11 @@ def minimum_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
         values = frame[col.name]
         problem = "negative value" if col.minimum == 0 else f"below minimum {col.minimum:g}"
         findings += finding(col.name, problem, values < col.minimum, values.astype("string"))
+    for col in spec.columns:
+        if col.maximum is not None and col.name in frame:
+            values = frame[col.name]
+            findings += finding(col.name, f"above maximum {col.maximum:g}", values > col.maximum,
+                                values.astype("string"))
     return findings
 
 

@@ -65,12 +65,26 @@ class ReferenceConfig(StrictModel):
     labelled_rows: int = Field(20_000, ge=100, description="labelled test rows kept for performance and target")
 
 
+class LowDataConfig(StrictModel):
+    """Below a task's minimum labelled rows: a strongly regularised model tagged `low_data`, never promoted over a
+    full model, instead of no model at all."""
+
+    enabled: bool = True
+    min_positive: int = Field(15, ge=2, description="below this (or min_negative) not even a low_data model")
+    min_negative: int = Field(15, ge=2)
+    params: dict[str, float] = Field(
+        {"num_leaves": 4, "learning_rate": 0.05, "min_child_samples": 20, "feature_fraction": 0.8,
+         "bagging_fraction": 0.8, "lambda_l2": 10.0},
+        description="fixed LightGBM parameters (no tuning: too few rows to tune on)")
+
+
 class TrainingConfig(StrictModel):
     seed: int = 42
     n_jobs: int = Field(1, ge=1, description="LightGBM threads; 1 is safest on 2 shared cores")
     tracking: TrackingConfig = TrackingConfig()
     registry: RegistryConfig = RegistryConfig()
     tuning: TuningConfig = TuningConfig()
+    low_data: LowDataConfig = LowDataConfig()
     reference: ReferenceConfig = ReferenceConfig()
     win: TaskConfig = TaskConfig()
     amount: TaskConfig = TaskConfig()

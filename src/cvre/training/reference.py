@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from cvre.core.io import read_table
 from cvre.features.clients import RFM_VALUES
@@ -45,8 +46,10 @@ def reference_tables(features_dir: Path) -> dict[str, pd.DataFrame]:
 
 def client_reference_tables(features_dir: Path) -> dict[str, pd.DataFrame]:
     """Every client's R, F and M values at the training snapshot: a scored client is ranked among them."""
-    frame = pd.read_parquet(Path(features_dir) / "clients_score.parquet", columns=["account_id", *RFM_VALUES])
-    return {CLIENT_POPULATION: frame}
+    path = Path(features_dir) / "clients_score.parquet"
+    if not set(RFM_VALUES) <= set(pq.read_schema(path).names):  # a customer table with its own label: no RFM
+        return {}
+    return {CLIENT_POPULATION: pd.read_parquet(path, columns=["account_id", *RFM_VALUES])}
 
 
 def save_feature_config(features_dir: Path, folder: Path) -> dict[str, str]:

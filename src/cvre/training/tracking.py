@@ -37,6 +37,18 @@ def setup_tracking(cfg: TrackingConfig) -> str:
     return uri
 
 
+def optuna_storage(url: str) -> str:
+    """The Optuna store by the same rule as MLflow's: a relative SQLite path lives in the project folder."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        return f"sqlite:///{project_dir() / url.removeprefix('sqlite:///')}"
+    return url
+
+
+def stores_line(cfg) -> str:
+    """Which stores this command uses (`cfg`: a TrainingConfig), printed by every command that touches them."""
+    return f"stores: MLflow {tracking_uri(cfg.tracking)} | Optuna {optuna_storage(cfg.tuning.storage)}"
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_DIR, capture_output=True, text=True, timeout=5)

@@ -11,6 +11,7 @@ import optuna
 
 from cvre.training.config import Task, TaskConfig, TrainingConfig
 from cvre.training.data import TaskData
+from cvre.training.tracking import optuna_storage
 
 log = logging.getLogger(__name__)
 METRIC = {"win": "binary_logloss", "churn": "binary_logloss", "lead": "binary_logloss", "amount": "rmse"}
@@ -60,7 +61,8 @@ def fit_booster(params: dict, data: TaskData, cfg: TrainingConfig, callbacks=())
 
 
 def _storage(url: str) -> str:
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+    url = optuna_storage(url)  # a relative SQLite path lives in the project folder, beside MLflow's store
+    if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return url
 
