@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cvre.cli.engagement import engagement
 from cvre.cli.tables import rows_table
 from cvre.core.config import ConfigError, load_config
 
@@ -413,6 +414,8 @@ def demo(
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
+
+app.command()(engagement)
 
 if __name__ == "__main__":
     app()

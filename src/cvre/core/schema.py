@@ -23,6 +23,7 @@ BUSINESS_TYPES = ("new", "repeat")
 REP_ROLES = ("sales", "coach")
 CHANNELS = ("whatsapp", "email", "sms")
 TEMPLATE_VARIANTS = ("A", "B")
+CHAT_STATUSES = ("open", "done")
 
 
 @dataclass(frozen=True)
@@ -283,9 +284,61 @@ CHATS = TableSpec(
         _c("accepted_at", "datetime"),
         _c("first_response_at", "datetime"),
         _c("resolved_at", "datetime"),
+        _c("status", "category", allowed=CHAT_STATUSES, description="done = marked as done by the agent"),
     ),
     "Support chats (seed 003).",
     date_order=(("created_at", "first_response_at"), ("created_at", "resolved_at")),
+)
+
+SUPPORT_MESSAGES = TableSpec(
+    "support_messages",
+    "message_id",
+    (
+        _c("message_id", "id", required=True),
+        _c("chat_id", "id", references="chats.chat_id"),
+        _c("author_id", "id", description="the customer, or the agent/brand account that answered"),
+        _c("inbound", "bool", required=True, description="true = written by the customer"),
+        _c("created_at", "datetime", required=True),
+        _c("text", "str"),
+        _c("in_reply_to", "id", description="message_id this message answers"),
+    ),
+    "Messages inside support conversations (seed 003): texts for topics, reply pairs for response times.",
+)
+
+TICKET_EVENTS = TableSpec(
+    "ticket_events",
+    "event_id",
+    (
+        _c("event_id", "id", required=True),
+        _c("ticket_id", "id", required=True),
+        _c("state", "category"),
+        _c("updated_at", "datetime"),
+        _c("opened_at", "datetime", required=True),
+        _c("resolved_at", "datetime"),
+        _c("closed_at", "datetime"),
+        _c("agent_id", "id", description="assigned agent at this event"),
+        _c("team", "category"),
+        _c("resolved_by", "id"),
+        _c("made_sla", "bool"),
+        _c("priority", "category"),
+        _c("category", "category"),
+    ),
+    "Service-desk ticket event log, one row per state change; the last event of a ticket is its outcome.",
+    date_order=(("opened_at", "resolved_at"),),
+)
+
+AB_UNITS = TableSpec(
+    "ab_units",
+    "unit_id",
+    (
+        _c("unit_id", "id", required=True),
+        _c("experiment", "category"),
+        _c("arm", "category", required=True, description="the variant a unit was randomised to (control too)"),
+        _c("visited", "bool"),
+        _c("converted", "bool"),
+        _c("revenue", "float", minimum=0),
+    ),
+    "Units of a randomised test (one row per customer) with their outcomes.",
 )
 
 TRANSACTIONS = TableSpec(
@@ -307,6 +360,7 @@ TABLES: dict[str, TableSpec] = {
     for spec in (
         ACCOUNTS, CONTACTS, REPS, PRODUCTS, LEADS, OPPORTUNITIES, STAGE_HISTORY,
         CLOSE_DATE_CHANGES, ACTIVITIES, JOBS, CAMPAIGNS, MESSAGES, CHATS, TRANSACTIONS,
+        SUPPORT_MESSAGES, TICKET_EVENTS, AB_UNITS,
     )
 }
 

@@ -9,6 +9,7 @@ from cvre.core.schema import CHANNELS
 from cvre.core.truth import true_no_purchase_probability
 from cvre.simulation.clock import to_timestamps
 from cvre.simulation.config import SimulationConfig
+from cvre.simulation.engagement import campaign_send_hours, customer_hour_weights, hour_read_lift, template_lift
 from cvre.simulation.entities import Cast
 from cvre.simulation.truth import churn_monthly_hazard
 
@@ -82,8 +83,8 @@ def _chats(rng, cast: Cast, cfg: SimulationConfig, begin, end, bad_support) -> p
     counts = np.bincount(contacts["_account_idx"].to_numpy(), minlength=len(acc))
     offsets = np.cumsum(counts) - counts
     contact = contacts["contact_id"].to_numpy()[offsets[owner] + (rng.random(n) * counts[owner]).astype(int)]
-    # Customers write most in the evening: 18-21 h is the peak the support team has to staff for.
-    hour = rng.choice(24, n, p=_evening_peak())
+    # Customers write most in the evening: the planted peak window the support team has to staff for.
+    hour = rng.choice(24, n, p=customer_hour_weights(cfg.engagement))
     day = np.floor(day) + (hour + rng.random(n)) / 24.0
     first_response_min = np.exp(np.log(4.0) + 2.5 * bad_support[owner] + 0.6 * rng.standard_normal(n))
     accepted = rng.random(n) > 0.04
@@ -105,19 +106,12 @@ def _chats(rng, cast: Cast, cfg: SimulationConfig, begin, end, bad_support) -> p
     )
 
 
-def _evening_peak() -> np.ndarray:
-    weight = np.ones(24)
-    weight[8:18] = 2.0
-    weight[18:22] = 6.0
-    weight[0:7] = 0.3
-    return weight / weight.sum()
-
-
 def _campaigns(rng, cast: Cast, cfg: SimulationConfig, end_day: float):
     contacts, start = cast.contacts, cfg.world.start
     n_campaigns = max(2, int(round(cfg.world.campaigns_per_month * end_day / 30.0)))
     sent_day = np.sort(rng.uniform(0.0, end_day - 2.0, n_campaigns))
-    hour = rng.integers(7, 22, n_campaigns)
+    rng.integers(7, 22, n_campaigns)  # the old random hours: still drawn so that later draws stay the same
+    hour = campaign_send_hours(n_campaigns, cfg.engagement)
     sent_day = np.floor(sent_day) + hour / 24.0
     variant = np.where(np.arange(n_campaigns) % 2 == 0, "A", "B")
     campaigns = pd.DataFrame(
@@ -143,10 +137,11 @@ def _campaigns(rng, cast: Cast, cfg: SimulationConfig, end_day: float):
     m = len(camp)
     engagement = contacts["_engagement"].to_numpy()[who]
     delivered = rng.random(m) < np.where(contacts["email_valid"].to_numpy()[who], 0.96, 0.55)
-    evening = (hour[camp] >= 18) & (hour[camp] <= 21)
-    read = delivered & (rng.random(m) < np.clip(0.2 + 0.9 * engagement + 0.06 * (variant[camp] == "B")
-                                                  + 0.10 * evening, 0, 0.98))
-    replied = read & (rng.random(m) < np.clip(0.05 + 0.6 * engagement + 0.03 * (variant[camp] == "B"), 0, 0.9))
+    plan = cfg.engagement
+    read_lift = template_lift(variant[camp], plan, "read") + hour_read_lift(hour[camp], plan)
+    read = delivered & (rng.random(m) < np.clip(0.2 + 0.9 * engagement + read_lift, 0, 0.98))
+    replied = read & (rng.random(m) < np.clip(0.05 + 0.6 * engagement + template_lift(variant[camp], plan, "reply"),
+                                              0, 0.9))
     t_sent = sent_day[camp]
     t_del = np.where(delivered, t_sent + rng.exponential(5.0, m) / 1440.0, np.nan)
     t_read = np.where(read, t_del + rng.exponential(3.0, m) / 24.0, np.nan)

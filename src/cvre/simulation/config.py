@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from cvre.core.config import StrictModel
+from cvre.simulation.engagement import EngagementPlan
 from cvre.simulation.shift import Shift
 
 
@@ -112,4 +113,5 @@ class SimulationConfig(StrictModel):
     churn: Churn = Churn()
     defects: Defects = Defects()
     policies: Policies = Policies()
+    engagement: EngagementPlan = EngagementPlan()
     shift: Shift | None = Field(None, description="a later period's shifts (see simulation/shift.py)")

@@ -16,12 +16,13 @@ from cvre.simulation.clients import simulate_clients
 from cvre.simulation.clock import span_days
 from cvre.simulation.config import SimulationConfig
 from cvre.simulation.deals import simulate_deal_chunk
+from cvre.simulation.engagement import engagement_truth, finish_chats
 from cvre.simulation.entities import make_cast, public_accounts, public_contacts
 from cvre.simulation.export import export_deal_chunk
 from cvre.simulation.truth import POLICIES
 
 CHUNK_TABLES = ("opportunities", "stage_history", "activities", "close_date_changes", "leads", "jobs")
-_STREAM_CAST, _STREAM_DEALS, _STREAM_CLIENTS, _STREAM_EXPORT = range(4)
+_STREAM_CAST, _STREAM_DEALS, _STREAM_CLIENTS, _STREAM_EXPORT, _STREAM_ENGAGEMENT = range(5)
 
 
 @dataclass
@@ -89,6 +90,9 @@ def simulate_world(cfg: SimulationConfig, out: Path, policies: tuple[str, ...] =
 
     rng = _rng(cfg.seed, _STREAM_CLIENTS, *draw)
     client_tables, client_truth = simulate_clients(rng, cast, cfg, end_day)
+    chats, support_messages, topics = finish_chats(_rng(cfg.seed, _STREAM_ENGAGEMENT, *draw), client_tables["chats"],
+                                                   cfg.engagement, cfg.world.start, end_day)
+    client_tables.update(chats=chats, support_messages=support_messages)
     contacts, dup_ids = defects.duplicate_contacts(rng, public_contacts(cast.contacts, cfg.world.start),
                                                    cfg.defects.duplicate_contacts)
     accounts, messy_ids = defects.mess_up_categories(rng, public_accounts(cast.accounts, cfg.world.start),
@@ -111,6 +115,7 @@ def simulate_world(cfg: SimulationConfig, out: Path, policies: tuple[str, ...] =
     summary.seconds = time.perf_counter() - began
     write_json(summary.policy_recovery, truth_dir / "policy_recovery.json")
     write_json({"defects": summary.defects}, truth_dir / "defects_summary.json")
+    write_json(engagement_truth(cfg.engagement, chats, topics), truth_dir / "engagement_truth.json")
     write_json({"seed": cfg.seed, "deals": cfg.deals, "as_of": cfg.world.as_of, "start": cfg.world.start,
                 "rows": summary.rows, "policies": list(policies), "config": cfg.model_dump(mode="json")},
                out / "manifest.json")
