@@ -33,12 +33,12 @@ class Column:
     required: bool = False
     allowed: tuple[str, ...] | None = None
     minimum: float | None = None
-    references: str | None = None  # "table.column" this column points to
     maximum: float | None = None
+    references: str | None = None  # "table.column" this column points to
     description: str = ""
-
     observed: bool = False  # a value the CRM itself reports (a duration, a count, a flag, its own score):
     # used where raw events are missing; a mapping may leave it out (implicitly absent)
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -56,11 +56,11 @@ class TableSpec:
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
 
-    def column(self, name: str) -> Column:
     @property
     def observed_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.observed]
 
+    def column(self, name: str) -> Column:
         for col in self.columns:
             if col.name == name:
                 return col
@@ -83,9 +83,9 @@ ACCOUNTS = TableSpec(
         _c("country", "category"),
         _c("tier", "category", allowed=TIERS),
         _c("created_at", "datetime"),
-    ),
         _c("churned", "bool", observed=True,
            description="the customer's own churn label (per-customer exports: telecom, bank)"),
+    ),
     "Client companies.",
 )
 
@@ -143,9 +143,9 @@ LEADS = TableSpec(
         _c("source", "category"),
         _c("created_at", "datetime", required=True),
         _c("first_response_at", "datetime"),
-        _c("converted", "bool"),
         _c("first_response_hours", "float", minimum=0, observed=True,
            description="hours from creation to the first response, as the CRM reports it"),
+        _c("converted", "bool"),
     ),
     "Inbound and outbound leads with the time of the first response.",
     date_order=(("created_at", "first_response_at"),),
@@ -168,7 +168,6 @@ OPPORTUNITIES = TableSpec(
         _c("currency", "category"),
         _c("expected_close_date", "datetime"),
         _c("closed_at", "datetime"),
-    ),
         _c("days_in_stage", "float", minimum=0, observed=True, description="days in the current stage (CRM field)"),
         _c("stage_moves", "int", minimum=0, observed=True, description="stage changes so far (CRM field)"),
         _c("backward_moves", "int", minimum=0, observed=True, description="backward stage changes (CRM field)"),
@@ -177,6 +176,7 @@ OPPORTUNITIES = TableSpec(
         _c("crm_win_probability", "float", minimum=0, maximum=1, observed=True,
            description="the CRM's own win probability, 0-1 (use the `percent` rule for 0-100)"),
         _c("forecast_category", "category", observed=True, description="the CRM's forecast category"),
+    ),
     "Deals: current state as exported; history lives in stage_history and close_date_changes, or, where an "
     "export has no history, in the CRM's own observed fields (days in stage, moves, stage-jump flag).",
     date_order=(("created_at", "closed_at"),),
