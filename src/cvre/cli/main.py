@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cvre.cli.clients import analyse_app, clients
 from cvre.cli.engagement import engagement
 from cvre.cli.tables import rows_table
 from cvre.core.config import ConfigError, load_config
@@ -416,6 +417,9 @@ def demo(
 
 
 app.command()(engagement)
+
+app.command()(clients)
+app.add_typer(analyse_app, name="analyse")
 
 if __name__ == "__main__":
     app()

@@ -82,11 +82,11 @@ def nav_links(links: dict[str, str]) -> str:
     return " ".join(f'<a href="{html.escape(href)}">{html.escape(text)}</a>' for text, href in links.items())
 
 
-def render_page(page: Page, data_json: str, links: dict[str, str], scope: str) -> str:
+def render_page(page: Page, data_json: str, links: dict[str, str], scope: str, script: str = "dashboard.js") -> str:
     return Template(asset("page.html")).substitute(
         title=html.escape(page.title), question=html.escape(page.question), page=page.key,
         nav=nav_links(links), scope=html.escape(scope), panels="\n".join(_panel(p) for p in page.panels),
-        style=asset("dashboard.css"), plotlyjs=plotly_js(), data=data_json, script=asset("dashboard.js"))
+        style=asset("dashboard.css"), plotlyjs=plotly_js(), data=data_json, script=asset(script))
 
 
 def render_index(headline: dict, links: dict[str, str], scope: str) -> str:
