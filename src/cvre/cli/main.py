@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.traceback import Traceback
 
 from cvre.cli.clients import analyse_app, clients
 from cvre.cli.engagement import engagement
+from cvre.cli.output import LOG_FILE, make_console, setup_logging
 from cvre.cli.tables import rows_table
 from cvre.core.config import ConfigError, load_config
 
 app = typer.Typer(help="CRM Value Realisation Engine: revenue leakage from CRM behaviour, in euros.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-console = Console()
+console = make_console()
+_verbose = {"on": False}
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file (default: configs/...)",
                                                     exists=True, dir_okay=False)]
@@ -28,10 +29,32 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _unexpected(exc: BaseException, code: int = 2) -> typer.Exit:
+    """An error we did not foresee: one line (the traceback with -v, and always in the log file)."""
+    import logging
+
+    logging.getLogger("cvre.cli").debug("unexpected error", exc_info=exc, extra={"file_only": True})
+    if _verbose["on"]:
+        console.print(Traceback.from_exception(type(exc), exc, exc.__traceback__))
+    hint = "" if _verbose["on"] else f" (cvre -v ... shows the traceback; also in {LOG_FILE})"
+    console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}{hint}")
+    return typer.Exit(code=code)
+
+
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logging.")] = False) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+def main(verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help=f"Show library warnings, debug logging and the traceback of an unexpected error "
+        f"(always written to {LOG_FILE}).")] = False) -> None:
+    _verbose["on"] = verbose
+    setup_logging(verbose)
+
+
+def run() -> None:
+    """The `cvre` script: the app, with an unexpected error as one line (its traceback with -v)."""
+    try:
+        app()
+    except Exception as exc:
+        raise SystemExit(_unexpected(exc, code=1).exit_code) from None
 
 
 @app.command()
@@ -235,7 +258,7 @@ def leakage(
     try:
         result = run_leakage(data, cfg, as_of, out)
     except Exception as exc:  # a missing champion or table is a user-facing error, not a traceback
-        raise _fail(f"{type(exc).__name__}: {exc}") from None
+        raise _unexpected(exc) from None
     print_headline(result, console)
     log_leakage_run(result)
 
@@ -302,7 +325,7 @@ def explain(
     try:
         result = run_explain(data, cfg, out, as_of, leak, progress=progress)
     except Exception as exc:  # no champion, no deals or a missing table: a user-facing error, not a traceback
-        raise _fail(f"{type(exc).__name__}: {exc}") from None
+        raise _unexpected(exc) from None
     print_summary(result, console)
     log_explain_run(result, tracking, cfg.experiment)
 
@@ -333,8 +356,7 @@ def monitor(
         setup_tracking(training.tracking)
         run = run_monitor(task, cfg, training, features_dir, scoring_log, retrain, out)
     except Exception as exc:  # no champion, no reference, no current batch: a message and exit code 1
-        console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}")
-        raise typer.Exit(code=ERROR) from None
+        raise _unexpected(exc, code=ERROR) from None
     print_run(run, console)
     raise typer.Exit(code=run.exit_code)
 
