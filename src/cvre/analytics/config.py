@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from cvre.analytics.recovery.config import RecoveryConfig
 from cvre.core.config import StrictModel
 from cvre.core.rules import BehaviourRules
 
@@ -31,3 +32,4 @@ class LeakageConfig(StrictModel):
                                        "stalled": 0.40}),
     }
     segments: list[str] = list(SEGMENTS)
+    recovery: RecoveryConfig = Field(RecoveryConfig(), description="the causal estimate of each scenario")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from cvre.analytics.config import LeakageConfig
+from cvre.core.governance import Governance
 
 GOVERNS = {"response_sla": ("slow_response",), "activity_evidence": ("no_activity", "stage_jump"),
            "stall_review": ("stalled",)}
@@ -57,14 +58,16 @@ def governed_features(features: pd.DataFrame, scenario: str, sla_hours: float = 
 
 
 def model_recovery(features: pd.DataFrame, amount: pd.Series, win_model, cfg: LeakageConfig,
-                   review_day: float = 25.0) -> pd.DataFrame:
-    """Per scenario: EV gained when the win model re-scores the governed deals."""
+                   gov: Governance | None = None) -> pd.DataFrame:
+    """Per scenario: EV gained when the win model re-scores the governed deals (naive: no adjustment for why
+    deals behave as they do, and the snapshot's behaviour taken as final). SLA and review day: `gov`."""
+    gov = gov or Governance()
     base = win_model.predict(None, features)["probability"].to_numpy()
     rows = []
     for scenario in cfg.scenarios:
         if scenario not in (*GOVERNS, "combined"):
             continue
-        changed = governed_features(features, scenario, cfg.rules.slow_response_hours, review_day)
+        changed = governed_features(features, scenario, gov.response_sla_hours, gov.stall_review_day)
         gained = amount.to_numpy() * (win_model.predict(None, changed)["probability"].to_numpy() - base)
         rows.append({"scenario": scenario, "model_recovered_ev": float(gained.sum())})
     return pd.DataFrame(rows)

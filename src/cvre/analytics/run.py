@@ -11,6 +11,7 @@ import pandas as pd
 from cvre.analytics.config import LeakageConfig
 from cvre.analytics.counterfactual import model_recovery
 from cvre.analytics.probability import win_probability
+from cvre.analytics.recovery.leakage import add_causal_to_run, causal_run
 from cvre.analytics.rules import (
     behaviour_summary,
     deal_leakage,
@@ -19,6 +20,7 @@ from cvre.analytics.rules import (
     segment_summary,
     trust_score,
 )
+from cvre.core.governance import Governance
 from cvre.core.io import TRUTH_DIR, read_tables, write_json
 from cvre.features.config import DealFeatureConfig
 from cvre.features.deal_table import build_deal_features
@@ -70,11 +72,12 @@ def truth_recovery(data: Path, scope: str) -> dict:
 
 
 def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: Path | None = None,
-                force: bool = False) -> LeakageRun:
-    """`force`: use the champion even when it was trained on another source (refused otherwise)."""
+                force: bool = False, governance: Governance | None = None) -> LeakageRun:
+    """`force`: use the champion even when it was trained on another source (refused otherwise).
+    `governance`: the rules the causal estimate prices (default: configs/governance.yaml's defaults)."""
     from cvre.features.config import FeatureConfig
 
-    data = Path(data)
+    data, gov = Path(data), governance or Governance()
     snapshot = resolve_as_of(data, FeatureConfig(), as_of)
     tables = snapshot_tables(data, snapshot)
     deals = scoped_deals(data, snapshot, cfg.scope, tables)
@@ -89,7 +92,7 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
         "probability": chosen.source, "probability_note": chosen.note, "low_data": chosen.low_data,
         "feature_sources": behaviour_sources(tables)}
     if model is not None:
-        recovery = model_recovery(deals, per_deal["amount_used"], model, cfg)
+        recovery = model_recovery(deals, per_deal["amount_used"], model, cfg, gov)
         scenarios = scenarios.merge(recovery, on="scenario", how="left")
     truth = truth_recovery(data, cfg.scope)
     if truth:
@@ -97,11 +100,13 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
         scenarios["rule_error_vs_truth"] = scenarios["recovered_ev"] / scenarios["truth_recovered_ev"] - 1.0
         if "model_recovered_ev" in scenarios:
             scenarios["model_error_vs_truth"] = scenarios["model_recovered_ev"] / scenarios["truth_recovered_ev"] - 1
+    causal = causal_run(lambda when, scope: scoped_deals(data, when, scope), data, snapshot, cfg, gov)
+    per_deal, scenarios, extra = add_causal_to_run(per_deal, scenarios, head, causal, data, gov, cfg)
     segments = pd.concat([segment_summary(per_deal, deals, s) for s in cfg.segments], ignore_index=True)
     out = Path(out) if out else data / LEAKAGE_DIR
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in {"deals": per_deal, "behaviours": behaviours, "scenarios": scenarios,
-                        "segments": segments}.items():
+                        "segments": segments, **extra}.items():
         frame.to_parquet(out / f"{name}.parquet", index=False)
         frame.to_csv(out / f"{name}.csv", index=False)
     write_json({"headline": head, "trust": trust, "truth_recovered_ev": truth}, out / "headline.json")

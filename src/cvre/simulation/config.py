@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from cvre.core.config import StrictModel
+from cvre.core.governance import Governance
 from cvre.simulation.engagement import EngagementPlan
 from cvre.simulation.shift import Shift
 
@@ -49,6 +50,10 @@ class Behaviour(StrictModel):
     stage_days_mean: list[float] = Field(default=[10.0, 14.0, 16.0, 12.0], min_length=4, max_length=4)
 
 
+BEHAVIOUR_TERMS = ("response_log", "response_over_48h", "no_activity", "cadence_log", "stall_per_30_days",
+                   "stall_over_30_days", "unevidenced_move")
+
+
 class WinModel(StrictModel):
     """Coefficients of the true win log-odds; the function lives in simulation/truth.py."""
 
@@ -65,6 +70,15 @@ class WinModel(StrictModel):
     repeat_business: float = 0.40
     amount_log_ratio: float = -0.35
     season_amplitude: float = 0.20
+    behaviour_effect_scale: float = Field(1.0, ge=0, description="multiplies every behaviour coefficient; 0 is a "
+                                          "null world where the governance rules change nothing")
+
+    def effective(self) -> WinModel:
+        """The coefficients the world uses: behaviour terms times `behaviour_effect_scale`."""
+        if self.behaviour_effect_scale == 1.0:
+            return self
+        k = self.behaviour_effect_scale
+        return self.model_copy(update={name: getattr(self, name) * k for name in BEHAVIOUR_TERMS})
 
 
 class Amounts(StrictModel):
@@ -94,13 +108,15 @@ class Defects(StrictModel):
     future_dates: float = Field(0.003, ge=0, le=1)
 
 
-class Policies(StrictModel):
-    """Counterfactual governance rules of seed 000 and how they act in the world."""
+Policies = Governance  # the counterfactual policies are the one governance definition (core/governance.py)
 
-    response_sla_hours: float = Field(48.0, gt=0)
-    stall_review_day: float = Field(25.0, ge=21, le=30)
-    evidence_min_cadence: float = Field(2.0, gt=0, description="activities per 30 days once gated")
-    compliance: float = Field(1.0, ge=0, le=1, description="share of governed deals that comply")
+
+class Confounding(StrictModel):
+    """Knobs that tie behaviour to what also drives winning, so naive estimates are biased (0 = off)."""
+
+    skill_behaviour: float = Field(0.0, ge=0, description="per sd of owner skill: log-faster responses, "
+                                   "more activity (half as strong) and more logging")
+    large_account_response: float = Field(0.0, ge=0, description="log-faster responses to tier A accounts")
 
 
 class SimulationConfig(StrictModel):
@@ -112,6 +128,7 @@ class SimulationConfig(StrictModel):
     amounts: Amounts = Amounts()
     churn: Churn = Churn()
     defects: Defects = Defects()
-    policies: Policies = Policies()
+    policies: Governance = Governance()
+    confounding: Confounding = Confounding()
     engagement: EngagementPlan = EngagementPlan()
     shift: Shift | None = Field(None, description="a later period's shifts (see simulation/shift.py)")

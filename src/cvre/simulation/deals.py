@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cvre.core.governance import RULES, Governance, scenario_rules
 from cvre.core.schema import ACTIVITY_TYPES
 from cvre.simulation.clock import month_of, seasonal_days
 from cvre.simulation.config import SimulationConfig
@@ -96,6 +97,25 @@ def _leads(rng, n, created, repeat, owner_resp, cfg):
     return has_lead, unanswered, true_hours, lead_created
 
 
+def _confounded(cfg: SimulationConfig, reps: pd.DataFrame, owner: np.ndarray, tier: np.ndarray):
+    """Multipliers of response speed and activity, and the logging share, under the confounding knobs."""
+    c = cfg.confounding
+    logging = reps["_logging"].to_numpy()[owner]
+    if not (c.skill_behaviour or c.large_account_response):
+        return 1.0, 1.0, logging
+    skill = reps["_skill"].to_numpy()[owner] / max(cfg.win.owner_skill_sd, 1e-9)
+    faster = np.exp(-c.skill_behaviour * skill - c.large_account_response * (tier == "A"))
+    log_odds = np.log(logging / (1.0 - logging)) + c.skill_behaviour * skill
+    return faster, np.exp(0.5 * c.skill_behaviour * skill), 1.0 / (1.0 + np.exp(-log_odds))
+
+
+def _governed_masks(gov: Governance, complies: np.ndarray, tier: np.ndarray, repeat: np.ndarray) -> dict:
+    """Per rule, the deals it governs that comply: its scope (tiers, business types) and the compliance draw."""
+    business = np.where(repeat, "repeat", "new")
+    return {rule: complies & np.isin(tier, getattr(gov.scope, rule).tiers)
+            & np.isin(business, getattr(gov.scope, rule).business_types) for rule in RULES}
+
+
 def simulate_deal_chunk(rng: np.random.Generator, cast: Cast, cfg: SimulationConfig, first: int, n: int,
                         end_day: float) -> DealChunk:
     acc, reps, products = cast.accounts, cast.reps, cast.products
@@ -117,8 +137,9 @@ def simulate_deal_chunk(rng: np.random.Generator, cast: Cast, cfg: SimulationCon
     sigma = cfg.amounts.sigma
     amount = np.round(mean_amount * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2), 2)
 
+    faster, keener, logging = _confounded(cfg, reps, owner, tier)
     has_lead, unanswered, response_hours, lead_created = _leads(
-        rng, n, created, repeat, reps["_responsiveness"].to_numpy()[owner]
+        rng, n, created, repeat, reps["_responsiveness"].to_numpy()[owner] * faster
         * (factor(shifted, cfg.shift.response_delay_factor) if cfg.shift is not None else 1.0), cfg)
 
     durations = _stage_timeline(rng, n, cfg)
@@ -128,8 +149,8 @@ def simulate_deal_chunk(rng: np.random.Generator, cast: Cast, cfg: SimulationCon
 
     active = rng.random(n) >= cfg.behaviour.no_activity_share
     cadence_rate = np.where(active, cfg.behaviour.activity_cadence_median * np.exp(0.5 * rng.standard_normal(n))
-                            * reps["_diligence"].to_numpy()[owner], 0.0)
-    activities, counts = _activities(rng, created, life, cadence_rate, reps["_logging"].to_numpy()[owner])
+                            * reps["_diligence"].to_numpy()[owner] * keener, 0.0)
+    activities, counts = _activities(rng, created, life, cadence_rate, logging)
     unevidenced = _unevidenced_moves(activities, stage_entries)
 
     traits = DealTraits(
@@ -145,7 +166,8 @@ def simulate_deal_chunk(rng: np.random.Generator, cast: Cast, cfg: SimulationCon
         amount_log_ratio=np.log(amount / mean_amount),
         created_month=month_of(cfg.world.start, created),
     )
-    p = win_probability(traits, cfg.win)
+    win = cfg.win.effective()
+    p = win_probability(traits, win)
     uniform = rng.random(n)
     complies = rng.random(n) < cfg.policies.compliance
     planned_close, pushes = _close_date_pushes(rng, created, close, cfg)
@@ -178,8 +200,12 @@ def simulate_deal_chunk(rng: np.random.Generator, cast: Cast, cfg: SimulationCon
         }
     )
     deals["lead_source"] = shift_lead_sources(rng, deals["lead_source"].to_numpy(), shifted, cfg.shift)
+    governed = _governed_masks(cfg.policies, complies, tier, repeat)
     for policy in POLICIES:
-        p_policy = win_probability(apply_policy(traits, policy, cfg.policies, complies), cfg.win)
+        changed = traits
+        for rule in scenario_rules(policy):
+            changed = apply_policy(changed, rule, cfg.policies, governed[rule])
+        p_policy = win_probability(changed, win)
         deals[f"p_{policy}"] = p_policy
         deals[f"won_{policy}"] = uniform < p_policy
     return DealChunk(deals, stage_entries, activities, pushes, _extra_leads(rng, cast, cfg, first, n, end_day))

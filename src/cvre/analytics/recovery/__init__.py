@@ -1,0 +1,1 @@
+"""Causal recovery: each governance rule as a modified treatment policy, estimated doubly robustly."""
