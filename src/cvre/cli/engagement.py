@@ -20,6 +20,8 @@ def engagement(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA/engagement).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file (default: "
                                                 "configs/engagement.yaml)", exists=True, dir_okay=False)] = None,
+    report: Annotated[Path | None, typer.Option("--report", "-r", help="Folder for the four Engagement pages "
+                                                "(default: DATA/reports).")] = None,
     track: Annotated[bool, typer.Option(help="Log an MLflow run (experiment cvre-engagement).")] = True,
 ) -> None:
     """Audience, campaign funnels, A/B tests, best send hour, support operations and the Morning Coffee view."""
@@ -37,6 +39,11 @@ def engagement(
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(code=2) from None
     print_summary(result, console)
+    from cvre.analytics.dashboards.engagement_pages import write_engagement_pages
+
+    pages = write_engagement_pages(result.tables, result.headline, report or Path(data) / "reports",
+                                   cfg.campaigns.alpha)
+    console.print(f"dashboards: {', '.join(str(p) for p in pages.values())}")
     if track:
         from cvre.training.config import TrainingConfig
         from cvre.training.tracking import setup_tracking

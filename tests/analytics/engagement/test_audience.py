@@ -33,6 +33,8 @@ def test_growth_geography_segments():
     monthly = audience.new_contacts(_contacts(), "month")
     assert monthly["new_contacts"].tolist() == [2, 2]
     assert audience.new_contacts(_contacts(), "week")["new_contacts"].sum() == 4
+    filled = audience.new_contacts(_contacts(), "month", pd.Timestamp("2024-04-15"))
+    assert filled["new_contacts"].tolist() == [2, 2, 0, 0]  # quiet months shown as zero, through the snapshot
     geo = audience.geography(_contacts()).set_index("region")
     assert geo.loc["FR", "contacts"] == 1 and geo.loc["GB", "contacts"] == 1 and geo.loc["unknown", "contacts"] == 1
     assert abs(geo["share"].sum() - 1) < 1e-12

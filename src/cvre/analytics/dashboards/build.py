@@ -8,6 +8,7 @@ from pathlib import Path
 from cvre.analytics.config import LeakageConfig
 from cvre.analytics.dashboards.config import ReportConfig
 from cvre.analytics.dashboards.data import dashboard_rows, deal_context, embed_json, payload, read_leakage
+from cvre.analytics.dashboards.engagement_pages import engagement_links
 from cvre.analytics.dashboards.pages import PAGES, render_index, render_page
 from cvre.core.config import load_config
 
@@ -27,6 +28,7 @@ def page_links(data: Path, out: Path) -> dict[str, str]:
     explain = Path(data) / EXPLAIN_REPORT
     if explain.exists():
         links["Driver report (SHAP)"] = os.path.relpath(explain.resolve(), Path(out).resolve())
+    links.update({t: f for t, f in engagement_links().items() if (Path(out) / f).exists()})  # `cvre engagement`
     return links
 
 

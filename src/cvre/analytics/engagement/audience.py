@@ -48,11 +48,15 @@ def total_reach(contacts: pd.DataFrame, messages: pd.DataFrame | None, chats: pd
             "reached_by_campaign_or_chat": int(people["contact_id"].isin(reached).sum())}
 
 
-def new_contacts(contacts: pd.DataFrame, period: str) -> pd.DataFrame:
-    """New unique people per day, week or month."""
+def new_contacts(contacts: pd.DataFrame, period: str, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """New unique people per day, week or month, every period from the first through `until` (zeros kept)."""
     created = unique_contacts(contacts)["created_at"].dropna()
-    counts = created.groupby(created.dt.to_period(PERIODS[period]).dt.start_time).size()
-    return counts.rename("new_contacts").rename_axis("period_start").reset_index()
+    if created.empty:
+        return pd.DataFrame({"period_start": pd.Series(dtype="datetime64[ns]"), "new_contacts": pd.Series(dtype=int)})
+    periods = created.dt.to_period(PERIODS[period])
+    last = max(periods.max(), pd.Timestamp(until).to_period(PERIODS[period])) if until is not None else periods.max()
+    counts = periods.value_counts().reindex(pd.period_range(periods.min(), last), fill_value=0).sort_index()
+    return pd.DataFrame({"period_start": counts.index.start_time, "new_contacts": counts.to_numpy()})
 
 
 def geography(contacts: pd.DataFrame, default_region: str | None = None) -> pd.DataFrame:

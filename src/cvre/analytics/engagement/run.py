@@ -83,11 +83,11 @@ def campaign_section(t: dict, as_of: pd.Timestamp, cfg: EngagementConfig, out: d
     out["_engagement"] = engagement
 
 
-def audience_section(t: dict, cfg: EngagementConfig, out: dict, head: dict) -> None:
+def audience_section(t: dict, as_of: pd.Timestamp, cfg: EngagementConfig, out: dict, head: dict) -> None:
     contacts = t["contacts"]
     head["reach"] = audience.total_reach(contacts, t.get("messages"), t.get("chats"))
     if "created_at" in contacts:
-        out["new_contacts"] = pd.concat([audience.new_contacts(contacts, p).assign(period=p)
+        out["new_contacts"] = pd.concat([audience.new_contacts(contacts, p, as_of).assign(period=p)
                                          for p in audience.PERIODS], ignore_index=True)
     out["geography"] = audience.geography(contacts, cfg.audience.default_region)
     out["segments"] = audience.segments(contacts, out.get("_engagement"))
@@ -145,7 +145,7 @@ def run_engagement(data: Path, cfg: EngagementConfig, as_of: str | None = None,
         campaign_section(t, snapshot, cfg, tables, head)
         head["sections"].append("campaigns")
     if "contacts" in t:
-        audience_section(t, cfg, tables, head)
+        audience_section(t, snapshot, cfg, tables, head)
         head["sections"].append("audience")
     if "chats" in t or "support_messages" in t:
         support_section(t, snapshot, cfg, tables, head)
