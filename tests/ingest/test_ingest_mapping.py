@@ -6,7 +6,7 @@ import pytest
 from ingest_helpers import MAPPINGS, OPPORTUNITIES_MAPPING, write_mapping
 
 from cvre.core.config import ConfigError
-from cvre.ingest.mapping import load_mapping
+from cvre.ingest.mapping_check import load_mapping
 
 
 def load_error(tmp_path, mapping: dict) -> str:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cvre.core.config import ConfigError
-from cvre.ingest.mapping import load_mapping
+from cvre.ingest.mapping_check import load_mapping
 from cvre.ingest.run import run_import
 from tests.ingest.ingest_helpers import write_export, write_mapping
 

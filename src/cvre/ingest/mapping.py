@@ -1,19 +1,17 @@
 """The mapping YAML as typed config: which source file and column feeds which canonical field.
 
 See docs/mappings.md for how to write one. Unknown keys fail with the file and key (StrictModel);
-a mapping that does not fit the canonical schema fails in `ingest.mapping_check`.
+a mapping that does not fit the canonical schema fails in `ingest.mapping_check` (`load_mapping`).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, PositiveFloat, field_validator, model_validator
 
-from cvre.core.config import StrictModel, load_config
-from cvre.ingest.mapping_check import check_mapping
+from cvre.core.config import StrictModel
 
 DeriveRuleName = Literal["row_number", "outcome_from_stage", "date_when_closed", "date_when_open", "product",
                          "timestamp_plus_duration", "exists_in", "percent"]
@@ -170,10 +168,3 @@ def _as_text(value: object) -> object:
     if isinstance(value, int | float):
         return str(value)
     return value
-
-
-def load_mapping(path: Path) -> ImportMapping:
-    """Read and check a mapping file; any problem is a ConfigError naming the file and key."""
-    mapping = load_config(ImportMapping, Path(path), default_name="mappings")
-    check_mapping(mapping, Path(path))
-    return mapping

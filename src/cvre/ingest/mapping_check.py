@@ -7,18 +7,22 @@ column, set as a constant, derived, or declared absent. That keeps `absent_field
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from cvre.core.config import ConfigError
+from cvre.core.config import ConfigError, load_config
 from cvre.core.schema import OUTCOMES, TABLES, TableSpec
 from cvre.ingest.labels import normalise_label
-
-if TYPE_CHECKING:
-    from cvre.ingest.mapping import DeriveRule, ImportMapping, TableMapping
+from cvre.ingest.mapping import DeriveRule, ImportMapping, TableMapping
 
 CURRENCY_COLUMN = "currency"
 STAGE_COLUMN = "stage"
 EURO = "EUR"
+
+
+def load_mapping(path: Path) -> ImportMapping:
+    """Read and check a mapping file; any problem is a ConfigError naming the file and key."""
+    mapping = load_config(ImportMapping, Path(path), default_name="mappings")
+    check_mapping(mapping, Path(path))
+    return mapping
 
 
 def check_mapping(mapping: ImportMapping, path: Path) -> None:

@@ -16,7 +16,8 @@ from cvre.core.schema import TABLES
 from cvre.ingest.absent import absent_field_warnings, absent_fields
 from cvre.ingest.errors import ExportFormatError
 from cvre.ingest.findings import combine_findings, flagged_columns
-from cvre.ingest.mapping import ExtraColumn, ImportMapping, TableMapping, load_mapping
+from cvre.ingest.mapping import ExtraColumn, ImportMapping, TableMapping
+from cvre.ingest.mapping_check import load_mapping
 from cvre.ingest.read import SourceFrame, read_source, resolve_source_files
 from cvre.ingest.report import ImportReport, TableReport
 from cvre.ingest.transform import build_table
