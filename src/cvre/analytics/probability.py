@@ -57,6 +57,14 @@ def refusal(data: Path, problem: str, task: str = "win") -> str:
             "crm or stage_rates), or pass --force to use the model anyway")
 
 
+def check_champion_source(data: Path, force: bool = False, name: str = WIN_MODEL, task: str = "win") -> None:
+    """Refuse (ProbabilityUnavailable) a champion trained on another source than `data`, unless forced."""
+    info = champion_info(name)
+    problem = model_source_problem(data, info[1]) if info else None
+    if problem and not force:
+        raise ProbabilityUnavailable(refusal(data, problem, task))
+
+
 def load_champion(data: Path, force: bool = False):
     """The champion CvreModel and its tags, refused (ProbabilityUnavailable) when trained on another source."""
     import mlflow

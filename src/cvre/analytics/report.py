@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cvre.analytics.run import LeakageRun
+from cvre.features.sources import source_line
 
 
 def print_headline(run: LeakageRun, console: Console) -> None:
@@ -16,10 +17,8 @@ def print_headline(run: LeakageRun, console: Console) -> None:
     if "scope_covers" in h:
         console.print(f"scope: every figure below covers {h['scope_covers']}")
         console.print(f"probability: {h['probability_note']}")
-        used = [f"{k} from {v}" for k, v in h.get("feature_sources", {}).items() if v != "absent"]
-        missing = [k for k, v in h.get("feature_sources", {}).items() if v == "absent"]
-        console.print("behaviours: " + ", ".join(used) + (f"; not measurable here: {', '.join(missing)}"
-                                                          if missing else ""))
+        for name, source in h.get("feature_sources", {}).items():
+            console.print(f"  {source_line(name, source)}")
     console.print(f"Expected value {h['ev']:,.0f} EUR | leaked {h['leaked_ev']:,.0f} EUR ({h['leaked_share']:.1%}) | "
                   f"recoverable {h['recoverable_ev']:,.0f} EUR ({h['recoverable_share_of_leakage']:.1%} of leakage) | "
                   f"ROI {h['governance_roi']:.1f}x | CRM trust {h['trust_score']:.0%}")

@@ -11,6 +11,7 @@ from rich.traceback import Traceback
 
 from cvre.cli.clients import analyse_app, clients
 from cvre.cli.engagement import engagement
+from cvre.cli.models import models_app
 from cvre.cli.output import LOG_FILE, make_console, setup_logging
 from cvre.cli.tables import rows_table
 from cvre.core.config import ConfigError, load_config
@@ -361,64 +362,7 @@ def monitor(
     raise typer.Exit(code=run.exit_code)
 
 
-models_app = typer.Typer(help="List, promote and roll back registered models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-
-
-def _client(config: Path | None):
-    from mlflow import MlflowClient
-
-    from cvre.training.config import TrainingConfig
-    from cvre.training.tracking import setup_tracking
-
-    cfg = load_config(TrainingConfig, config, "training.yaml")
-    setup_tracking(cfg.tracking)
-    return MlflowClient(), cfg
-
-
-@models_app.command("list")
-def models_list(config: ConfigOption = None) -> None:
-    """Registered versions with their aliases and test metric."""
-    from cvre.training.registry import list_models
-
-    client, cfg = _client(config)
-    table = Table(title="Registered models")
-    for col in ("model", "version", "aliases", "metric", "value", "run_id"):
-        table.add_column(col)
-    for row in list_models(client, list(cfg.registry.names.values())):
-        value = "-" if row["value"] is None else f"{row['value']:.4f}"
-        table.add_row(row["model"], row["version"], row["aliases"], row["metric"], value, row["run_id"] or "")
-    console.print(table)
-
-
-@models_app.command("promote")
-def models_promote(
-    name: Annotated[str, typer.Argument(help="Registered model, e.g. cvre-win.")],
-    version: Annotated[str, typer.Argument(help="Version to make champion.")],
-    config: ConfigOption = None,
-) -> None:
-    """Make VERSION the champion by hand (the replaced champion is remembered for rollback)."""
-    from cvre.training.registry import set_champion
-
-    client, _ = _client(config)
-    set_champion(client, name, version)
-    console.print(f"{name}: champion -> v{version}")
-
-
-@models_app.command("rollback")
-def models_rollback(
-    name: Annotated[str, typer.Argument(help="Registered model, e.g. cvre-win.")],
-    config: ConfigOption = None,
-) -> None:
-    """Give the champion alias back to the previous champion."""
-    from cvre.training.registry import rollback
-
-    client, _ = _client(config)
-    try:
-        version = rollback(client, name)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-    console.print(f"{name}: champion rolled back to v{version}")
 
 
 @app.command()

@@ -71,7 +71,8 @@ def score_client_rows(rows: pd.DataFrame, models: ClientModels) -> list[ClientSc
     return [
         ClientScore(account_id=str(rows["account_id"].iloc[i]), churn_probability=round(float(prob[i]), 6),
                     risk_band=RISK_BANDS[str(bands[i])], rfm_segment=str(rows["rfm_segment"].iloc[i]),
-                    reasons_up=why[i][0], reasons_down=why[i][1], model_versions=models.versions)
+                    reasons_up=why[i][0], reasons_down=why[i][1], model_versions=models.versions,
+                    low_data=bool(getattr(models.churn, "low_data", False)))
         for i in range(len(rows))
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
 import mlflow
 from mlflow import MlflowClient
@@ -16,10 +17,14 @@ from cvre.serving.scoring import DealModels
 log = logging.getLogger(__name__)
 
 
+LOW_DATA_TAG = "low_data"  # set by training on a model trained below the minimum labelled rows
+
+
 def _load(client: MlflowClient, name: str, alias: str) -> tuple[object, str]:
-    version = client.get_model_version_by_alias(name, alias).version
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-    return model.unwrap_python_model(), str(version)
+    found = client.get_model_version_by_alias(name, alias)
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{found.version}").unwrap_python_model()
+    model.low_data = found.tags.get(LOW_DATA_TAG) == "true"  # the API marks this model's answers
+    return model, str(found.version)
 
 
 def load_deal_models(cfg: ServingConfig) -> DealModels:
@@ -47,30 +52,95 @@ def load_client_models(cfg: ServingConfig) -> ClientModels | None:
     return ClientModels(churn=churn, versions={cfg.churn_model: version}, version=version)
 
 
+@dataclass
+class ModelSlot:
+    """One model of the service: what is in service and how its last load went."""
+
+    name: str
+    required: bool
+    model: object | None = None
+    version: str | None = None
+    state: str = "not loaded"  # loaded | missing (no alias) | failed (alias set, model unreadable)
+    error: str | None = None
+
+    def status(self) -> dict:
+        return {"state": self.state, "serving": self.version, "required": self.required, "error": self.error}
+
+
 class ModelHolder:
-    """The models in service, swapped atomically on reload; a failed reload changes nothing."""
+    """The models in service, loaded and reloaded one by one: a model that fails to load keeps its old version in
+    service (or none at start-up) and says why; the others are not held back by it.
+
+    Only the win model is required for /score_deals; amount (expected amounts fall back to the deal's own) and
+    churn (/score_clients answers 503 without it) are optional.
+    """
 
     def __init__(self, cfg: ServingConfig):
         self.cfg = cfg
         self._lock = threading.Lock()
-        self.models = load_deal_models(cfg)
-        self.clients = load_client_models(cfg)
+        self.slots = {role: ModelSlot(name, role == "win") for role, name in
+                      (("win", cfg.win_model), ("amount", cfg.amount_model), ("churn", cfg.churn_model))}
+        self.models: DealModels | None = None
+        self.clients: ClientModels | None = None
         self.last_error: str | None = None
+        self.reload()
+
+    @property
+    def ready(self) -> bool:
+        """Deals can be scored: a win model is in service."""
+        return self.models is not None
 
     @property
     def versions(self) -> dict[str, str]:
         """Every model in service by registry name: win, amount and churn where there is one."""
-        return {**self.models.versions, **(self.clients.versions if self.clients else {})}
+        return {slot.name: slot.version for slot in self.slots.values() if slot.version is not None}
+
+    def status(self) -> dict[str, dict]:
+        return {slot.name: slot.status() for slot in self.slots.values()}
+
+    def _load_slot(self, client: MlflowClient, slot: ModelSlot) -> None:
+        try:
+            model, version = _load(client, slot.name, self.cfg.alias)
+        except MlflowException as exc:
+            missing = exc.error_code == "RESOURCE_DOES_NOT_EXIST"
+            slot.state, slot.error = ("missing" if missing else "failed"), _short(exc)
+        except Exception as exc:  # noqa: BLE001 - a corrupt model of any kind must not take the service down
+            slot.state, slot.error = "failed", _short(exc)
+        else:
+            slot.model, slot.version, slot.state, slot.error = model, version, "loaded", None
+            return
+        if slot.state == "missing" and not slot.required:  # alias removed: out of service, as asked
+            slot.model = slot.version = None
+        kept = f"; still serving v{slot.version}" if slot.version else ""
+        log.warning("%s@%s not loaded (%s): %s%s", slot.name, self.cfg.alias, slot.state, slot.error, kept)
 
     def reload(self) -> dict:
-        try:
-            fresh, clients = load_deal_models(self.cfg), load_client_models(self.cfg)
-        except Exception as exc:  # any failure to load must leave the served models untouched
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.error("reload failed, still serving %s: %s", self.versions, self.last_error)
-            return {"reloaded": False, "serving": self.versions, "error": self.last_error}
+        """Load the current `alias` version of every model; returns whether all that exist loaded, and the states.
+
+        A missing optional model is not a failure; a missing win model or any model that cannot be read is.
+        """
+        client = MlflowClient()
         with self._lock:
             previous = self.versions
-            self.models, self.clients = fresh, clients
-        self.last_error = None
-        return {"reloaded": True, "serving": self.versions, "previous": previous}
+            for slot in self.slots.values():
+                self._load_slot(client, slot)
+            win, amount, churn = (self.slots[r] for r in ("win", "amount", "churn"))
+            if win.model is not None:
+                versions = {s.name: s.version for s in (win, amount) if s.model is not None}
+                self.models = DealModels(win=win.model, amount=amount.model, versions=versions,
+                                         win_version=win.version)
+            if churn.model is None:
+                self.clients = None
+            elif self.clients is None or self.clients.churn is not churn.model:
+                self.clients = ClientModels(churn=churn.model, versions={churn.name: churn.version},
+                                            version=churn.version)
+            failed = [s for s in self.slots.values() if s.state == "failed" or (s.required and s.state != "loaded")]
+        self.last_error = "; ".join(f"{s.name}: {s.state}: {s.error}" for s in failed) or None
+        return {"reloaded": not failed, "serving": self.versions, "previous": previous, "models": self.status(),
+                **({"error": self.last_error} if failed else {})}
+
+
+def _short(exc: Exception) -> str:
+    """The exception's type and first line: enough to act on, without a dump of the model files."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300] if text else ''}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from cvre.core.schema import ACTIVITY_TYPES, BUSINESS_TYPES, OUTCOMES, STAGES, STAGES_OPEN, TIERS
 
@@ -107,6 +107,7 @@ class BehaviourWarning(BaseModel):
 
 
 class DealScore(BaseModel):
+    status: Literal["scored"] = "scored"
     opportunity_id: str
     win_probability: float
     grade: str
@@ -118,6 +119,22 @@ class DealScore(BaseModel):
     reasons_down: list[Reason]
     warnings: list[BehaviourWarning]
     model_versions: dict[str, str]
+    low_data: bool = Field(False, description="scored by a low_data model (trained below the minimum labelled "
+                           "rows): read with care")
+
+
+class DealError(BaseModel):
+    """A deal of the request that could not be scored; the request's other deals are scored all the same."""
+
+    status: Literal["error"] = "error"
+    opportunity_id: str
+    error: str = Field(description="why, and what to send instead")
+
+
+DealResult = Annotated[DealScore | DealError, Field(discriminator="status")]
+# `as_of: null` means "now", as does leaving it out; the schema says so (BentoML shows only the first type of a union)
+OptionalMoment = Annotated[Moment | None, WithJsonSchema({"type": "string", "format": "date-time", "nullable": True,
+                                                          "description": "scoring time; null or left out: now"})]
 
 
 class TransactionIn(Strict):
@@ -184,3 +201,4 @@ class ClientScore(BaseModel):
     reasons_up: list[Reason] = Field(description="what raises the churn risk most")
     reasons_down: list[Reason] = Field(description="what lowers it most")
     model_versions: dict[str, str]
+    low_data: bool = Field(False, description="scored by a low_data model: read with care")

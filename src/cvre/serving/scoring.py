@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -15,10 +16,11 @@ from cvre.features.names import readable
 from cvre.features.snapshot import tables_as_of
 from cvre.serving.history import ReferenceHistory
 from cvre.serving.payload import deal_tables
-from cvre.serving.schemas import BehaviourWarning, DealIn, DealScore, Reason
+from cvre.serving.schemas import BehaviourWarning, DealError, DealIn, DealScore, Reason
 from cvre.serving.scoring_log import ScoringLog
 from cvre.training.metrics import grade
 
+logger = logging.getLogger(__name__)
 # Requests and micro-batches are small: one LightGBM thread beats an OpenMP fan-out on a busy 2-core server.
 PREDICT = {"num_threads": 1}
 
@@ -167,16 +169,48 @@ def score_deal_rows(rows: pd.DataFrame, models: DealModels, rules: BehaviourRule
             reasons_up=why[i][0], reasons_down=why[i][1],
             warnings=behaviour_warnings(records[i], float(ev[i]), rules),
             model_versions=models.versions,
+            low_data=bool(getattr(win, "low_data", False)),
         )
         for i in range(len(rows))
     ]
 
 
 def score_deals(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, cfg: DealFeatureConfig,
-                rules: BehaviourRules, log: ScoringLog | None = None) -> list[DealScore]:
-    rows = deal_feature_rows(deals, models.history, as_of, cfg)
-    X = models.win.features(rows)
-    scores = score_deal_rows(rows, models, rules, X)
+                rules: BehaviourRules, log: ScoringLog | None = None) -> list[DealScore | DealError]:
+    """Scores in request order; a deal that cannot be scored gets a DealError in its place, the others are scored."""
+    results: dict[str, DealScore | DealError] = {
+        d.opportunity_id: DealError(opportunity_id=d.opportunity_id, error=why)
+        for d in deals if (why := unscorable(d, as_of))}
+    scorable = [d for d in deals if d.opportunity_id not in results]
+    if scorable:
+        results |= _score_together(scorable, models, as_of, cfg, rules, log)
+    return [results[d.opportunity_id] for d in deals]
+
+
+def unscorable(deal: DealIn, as_of: pd.Timestamp) -> str | None:
+    """Why a deal cannot be scored at `as_of` (None: it can)."""
+    if pd.Timestamp(deal.created_at) > as_of:
+        return (f"created_at {deal.created_at:%Y-%m-%dT%H:%M:%S} is after the scoring time {as_of:%Y-%m-%dT%H:%M:%S}"
+                " (as_of, or the server's clock when as_of is left out): the deal did not exist yet; send an as_of "
+                "at or after created_at, or check the sender's clock")
+    return None
+
+
+def _score_together(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, cfg: DealFeatureConfig,
+                    rules: BehaviourRules, log: ScoringLog | None) -> dict[str, DealScore | DealError]:
+    """Score deals in one pass; if that fails, deal by deal, so one bad deal fails alone."""
+    try:
+        rows = deal_feature_rows(deals, models.history, as_of, cfg)
+        X = models.win.features(rows)
+        scores = score_deal_rows(rows, models, rules, X)
+    except Exception:
+        if len(deals) > 1:
+            return {oid: result for d in deals
+                    for oid, result in _score_together([d], models, as_of, cfg, rules, log).items()}
+        logger.exception("a deal could not be scored")
+        return {deals[0].opportunity_id: DealError(
+            opportunity_id=deals[0].opportunity_id,
+            error="this deal could not be scored (an error on our side, logged); the other deals were scored")}
     if log is not None:
         log.deals(X, scores, models.win_version)
-    return scores
+    return {s.opportunity_id: s for s in scores}

@@ -25,6 +25,7 @@ from cvre.training.metrics import binary_metrics, regression_metrics
 from cvre.training.model import CvreModel, calibrated, save_artifacts
 from cvre.training.reference import client_reference_tables, reference_tables, save_feature_config, save_reference
 from cvre.training.registry import CHALLENGER, CHAMPION, Decision, alias_version, gate, set_champion
+from cvre.training.runs import HeldAliases, mark_interrupted_runs, owner_tags
 from cvre.training.tracking import git_commit
 from cvre.training.tuning import base_params, fit_booster, tune
 
@@ -106,9 +107,11 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
     data = load_task(features_dir, task)
     check_minimum(data, task_cfg)
     client = client or MlflowClient()
+    mark_interrupted_runs(client)
+    held = HeldAliases(client)  # aliases move only once the run has finished
     name = cfg.registry.names[task]
     study_name = f"cvre-{task}-{data.fingerprint['sha256'][:12]}-seed{cfg.seed}"
-    with mlflow.start_run(run_name=f"train-{task}") as parent, tempfile.TemporaryDirectory() as tmp:
+    with mlflow.start_run(run_name=f"train-{task}", tags=owner_tags()) as parent, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         mlflow.set_tags({"task": task, "git_commit": git_commit(), "data_sha256": data.fingerprint["sha256"],
                          "optuna_study": study_name})
@@ -157,10 +160,12 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
         info = mlflow.pyfunc.log_model(name="model", python_model=CvreModel(), artifacts=artifacts,
                                        input_example=data.raw_example, registered_model_name=name)
         version = str(info.registered_model_version)
-        decision = _promote(client, name, version, data, metrics, task, task_cfg, cfg)
+        decision = _promote(held, name, version, data, metrics, task, task_cfg, cfg)
         mlflow.set_tags({"promotion": "champion" if decision.promoted else "challenger",
                          "promotion_reason": decision.reason})
-        return TrainResult(task, parent.info.run_id, metrics, version, decision, params)
+        result = TrainResult(task, parent.info.run_id, metrics, version, decision, params)
+    held.apply()
+    return result
 
 
 def _best(metrics: dict, metric: str, higher: bool) -> tuple[str, float]:

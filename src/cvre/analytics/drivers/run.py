@@ -24,6 +24,7 @@ from cvre.analytics.drivers.config import ExplainConfig
 from cvre.analytics.drivers.html import render
 from cvre.analytics.drivers.sampling import attribution_plan
 from cvre.analytics.drivers.summary import deal_table, feature_summary, group_summary, headline, segment_drivers
+from cvre.analytics.probability import CHAMPION_URI, check_champion_source
 from cvre.analytics.rules import deal_leakage, impute_amounts
 from cvre.analytics.run import scoped_deals
 from cvre.core.io import write_json
@@ -160,12 +161,17 @@ def write_report(drivers: Drivers, model, cfg: ExplainConfig, out: Path) -> dict
 
 
 def run_explain(data: Path, cfg: ExplainConfig, out: Path | None = None, as_of: str | None = None,
-                leakage: LeakageConfig | None = None, model=None, progress: bool = True) -> ExplainRun:
-    """Leakage drivers of `data` (a world or import folder) under `out` (default DATA/explain)."""
+                leakage: LeakageConfig | None = None, model=None, progress: bool = True,
+                force: bool = False) -> ExplainRun:
+    """Leakage drivers of `data` (a world or import folder) under `out` (default DATA/explain).
+
+    The champion is refused when it was trained on another source than `data`, unless `force`."""
     from cvre.features.config import FeatureConfig
     from cvre.features.pipeline import resolve_as_of
 
     data, leakage = Path(data), leakage or LeakageConfig()
+    if model is None and cfg.model == CHAMPION_URI:
+        check_champion_source(data, force)
     model = model if model is not None else load_win_model(cfg.model)
     snapshot = resolve_as_of(data, FeatureConfig(), as_of)
     deals = scoped_deals(data, snapshot, leakage.scope)
