@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cvre.analytics.run import LeakageRun
-from cvre.features.sources import source_line
+from cvre.core.field_sources import source_line
 
 
 def print_headline(run: LeakageRun, console: Console) -> None:

@@ -20,13 +20,13 @@ from cvre.analytics.rules import (
     segment_summary,
     trust_score,
 )
+from cvre.core.field_sources import behaviour_sources
 from cvre.core.governance import Governance
 from cvre.core.io import TRUTH_DIR, read_tables, write_json
 from cvre.features.config import DealFeatureConfig
 from cvre.features.deal_table import build_deal_features
 from cvre.features.pipeline import READ_COLUMNS, resolve_as_of, resolve_tables_dir
 from cvre.features.snapshot import tables_as_of
-from cvre.features.sources import behaviour_sources
 
 LEAKAGE_DIR = "leakage"
 SCOPE_WORDS = {"open": "the open pipeline only (deals not yet won or lost)",

@@ -128,12 +128,17 @@ def import_(
                                           help="Mapping YAML, this command's config (see configs/mappings/).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for canonical tables and quarantine/.")] = Path(
         "data/import"),
+    check: Annotated[bool, typer.Option("--check", help="Dry run: read the files, write nothing, and say what each "
+                                        "command will be able to do with this mapping.")] = False,
 ) -> None:
     """Import a user's CRM export onto the canonical schema; rejected rows go to quarantine/."""
+    from cvre.cli.import_check import print_import_check
     from cvre.ingest.errors import ExportFormatError
     from cvre.ingest.run import run_import
 
     try:
+        if check:
+            return print_import_check(source, mapping, console)
         report = run_import(source, mapping, out)
     except (ExportFormatError, ConfigError) as exc:
         raise _fail(str(exc)) from None
@@ -176,7 +181,7 @@ def train(
     """Tune, train, evaluate and register LightGBM models; promote through MLflow aliases."""
     from cvre.training.config import TASKS, TrainingConfig
     from cvre.training.data import NotEnoughData
-    from cvre.training.tracking import setup_tracking
+    from cvre.training.tracking import setup_tracking, stores_line
     from cvre.training.train import train_task
 
     tasks = TASKS if task == "all" else (task,)
@@ -189,6 +194,7 @@ def train(
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     uri = setup_tracking(cfg.tracking)
+    console.print(stores_line(cfg))
     for name in tasks:
         try:
             result = train_task(features_dir, name, cfg)
@@ -207,6 +213,8 @@ def _print_result(result) -> None:
     console.print(f"[bold]{result.task}[/] v{result.version}: {metrics}")
     status = "champion" if result.decision.promoted else "not promoted"
     console.print(f"  [{style}]{status}[/]: {result.decision.reason}")
+    if getattr(result, "low_data", ""):
+        console.print(f"  [yellow]low_data model[/] (fixed regularised parameters, answers marked): {result.low_data}")
 
 
 @app.command()
@@ -235,7 +243,14 @@ def leakage(
         Path("data/world")),
     as_of: Annotated[str | None, typer.Option("--as-of", help="Snapshot YYYY-MM-DD (default: the data's).")] = None,
     scope: Annotated[str | None, typer.Option(help="open (pipeline) or all deals (default: config).")] = None,
-    probability: Annotated[str | None, typer.Option(help="model (champion cvre-win) or truth (simulated).")] = None,
+    all_deals: Annotated[bool, typer.Option("--all", help="Same as --scope all: every opportunity, open and closed "
+                                            "(seed 000's headline).")] = False,
+    probability: Annotated[str | None, typer.Option(
+        help="auto (default: the champion if trained on this data's source, else the CRM's, else stage rates), "
+        "model (champion cvre-win), crm (the export's own), stage_rates (win rate per stage from closed deals), "
+        "truth (simulated worlds).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Use the champion even if it was trained on another "
+                                        "source.")] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA/leakage).")] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -245,19 +260,24 @@ def leakage(
 
     try:
         cfg = load_config(LeakageConfig, config, "leakage.yaml")
-        if scope:
-            cfg.scope = scope
+        if scope or all_deals:
+            cfg.scope = "all" if all_deals else scope
         if probability:
             cfg.probability = probability
     except (ConfigError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    from cvre.analytics.probability import ProbabilityUnavailable
     from cvre.analytics.run import run_leakage
     from cvre.training.config import TrainingConfig
-    from cvre.training.tracking import setup_tracking
+    from cvre.training.tracking import setup_tracking, stores_line
 
-    setup_tracking(load_config(TrainingConfig, None, "training.yaml").tracking)
+    training = load_config(TrainingConfig, None, "training.yaml")
+    setup_tracking(training.tracking)
+    console.print(stores_line(training))
     try:
-        result = run_leakage(data, cfg, as_of, out)
+        result = run_leakage(data, cfg, as_of, out, force)
+    except (ProbabilityUnavailable, FileNotFoundError) as exc:  # what to do instead, in one line
+        raise _fail(str(exc)) from None
     except Exception as exc:  # a missing champion or table is a user-facing error, not a traceback
         raise _unexpected(exc) from None
     print_headline(result, console)
@@ -309,11 +329,14 @@ def explain(
         "--leakage-config", exists=True, dir_okay=False, help="Leakage YAML: scope, segments, amount rules "
         "(default: configs/leakage.yaml).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    force: Annotated[bool, typer.Option("--force", help="Explain with the champion even if it was trained on "
+                                        "another source.")] = False,
 ) -> None:
     """Leakage drivers: SHAP attribution of each deal's shortfall to behaviours, in euros (tables, plots, HTML)."""
     from cvre.analytics.drivers.config import load_explain_configs
     from cvre.analytics.drivers.report import log_explain_run, print_summary
-    from cvre.analytics.drivers.run import run_explain
+    from cvre.analytics.drivers.run import NoWinModel, run_explain
+    from cvre.analytics.probability import ProbabilityUnavailable
     from cvre.training.config import TrainingConfig
     from cvre.training.tracking import setup_tracking
 
@@ -324,7 +347,9 @@ def explain(
     tracking = load_config(TrainingConfig, None, "training.yaml").tracking
     setup_tracking(tracking)
     try:
-        result = run_explain(data, cfg, out, as_of, leak, progress=progress)
+        result = run_explain(data, cfg, out, as_of, leak, progress=progress, force=force)
+    except (ProbabilityUnavailable, NoWinModel, FileNotFoundError) as exc:  # what to do instead, in one line
+        raise _fail(str(exc)) from None
     except Exception as exc:  # no champion, no deals or a missing table: a user-facing error, not a traceback
         raise _unexpected(exc) from None
     print_summary(result, console)

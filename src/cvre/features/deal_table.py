@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cvre.core.field_sources import ABSENT, EVENTS, OBSERVED, behaviour_sources
 from cvre.core.schema import ACTIVITY_TYPES
 from cvre.features.config import DealFeatureConfig
 from cvre.features.deals import (
@@ -20,7 +21,6 @@ from cvre.features.deals import (
     observed_stage_features,
     stage_features,
 )
-from cvre.features.sources import ABSENT, EVENTS, OBSERVED, behaviour_sources
 from cvre.features.timeline import composite, days_between, index_of, known_by_cutoff, seconds
 
 log = logging.getLogger(__name__)

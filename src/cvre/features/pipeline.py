@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cvre.core.field_sources import feature_sources
 from cvre.core.io import TRUTH_DIR, read_table, read_tables, write_json
 from cvre.core.provenance import data_source, tables_folder
 from cvre.features.campaigns import campaign_funnel, compare_by, contact_engagement
@@ -19,7 +20,6 @@ from cvre.features.customers import customer_churn_table, customer_contract, cus
 from cvre.features.deal_table import build_deal_features
 from cvre.features.leads import lead_contract, lead_table
 from cvre.features.snapshot import normalise_categories, tables_as_of
-from cvre.features.sources import feature_sources
 from cvre.features.splits import SPLITS, split_by_time
 
 log = logging.getLogger(__name__)

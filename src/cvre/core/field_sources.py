@@ -4,6 +4,7 @@ feature manifest, `cvre import --check` and docs/mappings.md."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -53,11 +54,16 @@ def has_field(tables: dict[str, pd.DataFrame], field: str) -> bool:
 
 def behaviour_sources(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     """Per behaviour: 'events', 'observed' or 'absent' for these canonical tables."""
+    return behaviour_sources_for(lambda field: has_field(tables, field))
+
+
+def behaviour_sources_for(has: Callable[[str], bool]) -> dict[str, str]:
+    """Per behaviour: 'events', 'observed' or 'absent', given which fields exist (data, or a mapping)."""
     out = {}
     for name, b in BEHAVIOURS.items():
-        if b.events and all(has_field(tables, f) for f in b.events):
+        if b.events and all(has(f) for f in b.events):
             out[name] = EVENTS
-        elif b.observed and has_field(tables, b.observed):
+        elif b.observed and has(b.observed):
             out[name] = OBSERVED
         else:
             out[name] = ABSENT
