@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from cvre.core.config import StrictModel
 from cvre.core.governance import Governance
 from cvre.simulation.engagement import EngagementPlan
+from cvre.simulation.recruitment import RecruitmentPlan
 from cvre.simulation.shift import Shift
 
 
@@ -131,4 +132,5 @@ class SimulationConfig(StrictModel):
     policies: Governance = Governance()
     confounding: Confounding = Confounding()
     engagement: EngagementPlan = EngagementPlan()
+    recruitment: RecruitmentPlan = RecruitmentPlan()
     shift: Shift | None = Field(None, description="a later period's shifts (see simulation/shift.py)")

@@ -11,6 +11,7 @@ from cvre.simulation.clock import to_timestamps
 from cvre.simulation.config import SimulationConfig
 from cvre.simulation.deals import DealChunk
 from cvre.simulation.entities import Cast
+from cvre.simulation.recruitment import recruitment_jobs
 from cvre.simulation.truth import POLICIES
 
 
@@ -127,7 +128,8 @@ def export_deal_chunk(rng: np.random.Generator, chunk: DealChunk, cast: Cast, cf
         "activities": activities,
         "close_date_changes": close_changes,
         "leads": _leads_table(rng, chunk, cast, cfg, end_day, note),
-        "jobs": _jobs_table(rng, d, cast, cfg, end_day),
+        "jobs": (recruitment_jobs(rng, d, cast, cfg.recruitment, start, end_day) if cfg.recruitment.enabled
+                 else _jobs_table(rng, d, cast, cfg, end_day)),
     }
     return tables, _truth_table(d, end_day), found
 

@@ -19,6 +19,7 @@ from cvre.simulation.deals import simulate_deal_chunk
 from cvre.simulation.engagement import engagement_truth, finish_chats
 from cvre.simulation.entities import make_cast, public_accounts, public_contacts
 from cvre.simulation.export import export_deal_chunk
+from cvre.simulation.recruitment import recruitment_cast, recruitment_truth
 from cvre.simulation.truth import POLICIES
 
 CHUNK_TABLES = ("opportunities", "stage_history", "activities", "close_date_changes", "leads", "jobs")
@@ -65,7 +66,7 @@ def simulate_world(cfg: SimulationConfig, out: Path, policies: tuple[str, ...] =
     export_dir, truth_dir = out / EXPORT_DIR, out / TRUTH_DIR
     end_day = span_days(cfg.world.start, cfg.world.as_of)
     summary = WorldSummary(out)
-    cast = make_cast(_rng(cfg.seed, _STREAM_CAST), cfg)
+    cast = recruitment_cast(make_cast(_rng(cfg.seed, _STREAM_CAST), cfg), cfg.recruitment, cfg.seed)
     draw = (cfg.shift.draw,) if cfg.shift is not None and cfg.shift.draw else ()  # a later period's own deals
 
     writers = {name: ChunkedTableWriter(export_dir, name) for name in CHUNK_TABLES}
@@ -115,6 +116,9 @@ def simulate_world(cfg: SimulationConfig, out: Path, policies: tuple[str, ...] =
     summary.seconds = time.perf_counter() - began
     write_json(summary.policy_recovery, truth_dir / "policy_recovery.json")
     write_json({"defects": summary.defects}, truth_dir / "defects_summary.json")
+    if cfg.recruitment.enabled:
+        write_json(recruitment_truth(cast, cfg.recruitment, cfg.world.start, end_day),
+                   truth_dir / "recruitment_truth.json")
     write_json(engagement_truth(cfg.engagement, chats, topics), truth_dir / "engagement_truth.json")
     write_json({"seed": cfg.seed, "deals": cfg.deals, "as_of": cfg.world.as_of, "start": cfg.world.start,
                 "rows": summary.rows, "policies": list(policies), "config": cfg.model_dump(mode="json")},
