@@ -30,7 +30,7 @@ class RecoveryConfig(StrictModel):
     max_ratio: float = Field(20.0, gt=1, description="density ratios above this are truncated (reported)")
     retrospective_days: int = Field(365, ge=1, description="the retrospective estimand's period: deals closed in "
                                     "the last N days before the snapshot")
-    history_offsets_days: list[int] = Field(default=[150, 180, 210, 240], min_length=1,
+    history_offsets_days: list[int] = Field(default=[120, 165, 210, 255, 300, 345, 390, 435], min_length=1,
                                             description="past snapshots (days before as_of) whose open deals, "
                                             "closed since, teach the prospective estimate")
     bootstrap: int = Field(30, ge=0, description="owner-clustered bootstrap refits of the prospective transport")
