@@ -101,3 +101,16 @@ def test_quarantine_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path,
 def test_negative_numbers_in_quarantine_stay_numbers(tmp_path):
     _, out = import_deals(tmp_path, "D1,Acme,2024-01-01,Won,-12.5,2024-02-01\n")
     assert quarantine(out, "opportunities")["Amount"].tolist() == ["-12.5"]
+
+
+def test_features_on_empty_tables_is_an_error_not_empty_output(tmp_path):
+    from typer.testing import CliRunner
+
+    from cvre.cli.main import app
+
+    report, out = import_deals(tmp_path, "D1,Acme,2024-01-01,Won,abc,2024-02-01\n")  # every row rejected
+    assert report.tables["opportunities"].accepted == 0
+    result = CliRunner().invoke(app, ["features", "--data", str(out), "--as-of", "2024-12-31"])
+    assert result.exit_code != 0
+    assert "opportunities: 0 rows, nothing to build features from" in " ".join(result.output.split())
+    assert not (out / "features" / "deals_train.parquet").exists()

@@ -91,6 +91,9 @@ def _write_splits(table: pd.DataFrame, contract, label: str, time_col: str, pref
         _write(labelled[split == name], out, f"{prefix}_{name}", run)
 
 
+DRIVING_TABLES = ("opportunities", "leads", "transactions", "messages")  # the tables feature rows come from
+
+
 def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = None,
                    out: Path | None = None) -> FeatureRun:
     """Deal, client and campaign tables at the snapshot, split by time, checked, written to `out`."""
@@ -103,6 +106,12 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     raw = read_tables(tables_dir, columns=READ_COLUMNS, categorical=CATEGORICAL_TABLES)
     if not raw:
         raise FileNotFoundError(f"{tables_dir}: no Parquet tables found (run `cvre simulate` or `cvre import`)")
+    empty = sorted(name for name in DRIVING_TABLES if name in raw and raw[name].empty)
+    if empty and not any(not raw[name].empty for name in DRIVING_TABLES if name in raw):
+        raise ValueError(f"{tables_dir}: {', '.join(empty)}: 0 rows, nothing to build features from; check the "
+                         "import's quarantine/ for rejected rows, or re-export with the data")
+    raw = {name: frame for name, frame in raw.items() if name not in empty}  # an empty table is an absent one
+    run.warnings += [f"{name}: 0 rows, features from it skipped" for name in empty]
     raw = {name: normalise_categories(df, name) for name, df in raw.items()}  # once: it does not depend on time
     tables = tables_as_of(raw, as_of, normalise=False)
     client_raw = {name: raw[name] for name in CLIENT_TABLES if name in raw}
