@@ -31,7 +31,7 @@ ENGAGEMENT_PAGES = (
     Page("support", "engagement_support.html", "Customer success",
          "How fast does the team answer, who carries the load, when do customers write, and about what?",
          (Panel("heatmap", "Peak hours: customer messages by weekday and hour", note=True, wide=True),
-          Panel("leaderboard", "Leaderboard: agents by volume and speed", chart=False),
+          Panel("leaderboard", "Leaderboard: top 20 agents by volume and speed", chart=False),
           Panel("done", "Chats marked as done, per agent"),
           Panel("topics", "Topic cloud: keywords in customer messages (TF-IDF)"),
           Panel("queue", "Queue health: unassigned and unanswered chats now", chart=False),

@@ -16,9 +16,9 @@ def rag(value: float | None, band: RagBand) -> str:
     return "green" if value <= band.green else "amber" if value <= band.amber else "red"
 
 
-def active_contacts(as_of: pd.Timestamp, days: int, messages: pd.DataFrame | None,
-                    chats: pd.DataFrame | None) -> int:
-    """Contacts who read or replied to a campaign, or opened a chat, in the last `days`."""
+def active_contacts(as_of: pd.Timestamp, days: int, messages: pd.DataFrame | None, chats: pd.DataFrame | None,
+                    support_messages: pd.DataFrame | None = None) -> int:
+    """Contacts who read or replied to a campaign, opened a chat or wrote to support, in the last `days`."""
     since = as_of - pd.Timedelta(days=days)
     active: set = set()
     if messages is not None:
@@ -26,6 +26,9 @@ def active_contacts(as_of: pd.Timestamp, days: int, messages: pd.DataFrame | Non
         active |= set(messages.loc[touched.fillna(False), "contact_id"].dropna())
     if chats is not None and "contact_id" in chats:
         active |= set(chats.loc[chats["created_at"] > since, "contact_id"].dropna())
+    if chats is None and support_messages is not None:  # without chats, the customers' own messages
+        wrote = support_messages["inbound"].fillna(False).astype(bool) & (support_messages["created_at"] > since)
+        active |= set(support_messages.loc[wrote, "author_id"].dropna())
     return len(active)
 
 

@@ -33,6 +33,10 @@ class SupportConfig(StrictModel):
     peak_window_hours: int = Field(3, ge=1, le=23)
     topic_keywords: int = Field(15, ge=1)
     topic_min_messages: int = Field(3, ge=1, description="a keyword must appear in this many messages")
+    topic_stop_words: list[str] = Field(
+        default_factory=lambda: ["just", "thanks", "thank", "don", "like", "got", "hi", "hello", "hey", "pls",
+                                 "please", "know", "ve", "ll", "didn", "doesn", "ok", "im", "dm", "sent"],
+        description="chat fillers ignored on top of scikit-learn's English stop words")
     queue_stale_days: float = Field(7.0, gt=0, description="unanswered longer than this: stale, not queue")
 
 

@@ -112,9 +112,10 @@ def support_section(t: dict, as_of: pd.Timestamp, cfg: EngagementConfig, out: di
     head["queue"] = queue
     if messages is not None and "text" in messages:
         texts = messages.loc[messages["inbound"].fillna(False).astype(bool), "text"]
-        out["topics"] = topics.topic_keywords(texts, s.topic_keywords, s.topic_min_messages)
+        out["topics"] = topics.topic_keywords(texts, s.topic_keywords, s.topic_min_messages, s.topic_stop_words)
     head["morning_coffee"] = {
-        "total_active_contacts": coffee.active_contacts(as_of, cfg.audience.active_days, t.get("messages"), chats),
+        "total_active_contacts": coffee.active_contacts(as_of, cfg.audience.active_days, t.get("messages"), chats,
+                                                        messages),
         "new_leads": coffee.new_leads(t.get("leads"), as_of),
         "active_campaigns": head.get("active_campaigns"),
         "team_efficiency": coffee.team_efficiency(responses, queue, as_of, cfg.coffee)}

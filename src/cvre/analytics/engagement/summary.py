@@ -31,9 +31,14 @@ def summary_lines(run: EngagementRun) -> list[str]:
         lines.append(f"busiest window: {w['share']:.0%} of customer messages between {w['start_hour']}:00 and "
                      f"{w['end_hour']}:00 ({w['hours']} h of 24)")
     if coffee := h.get("morning_coffee"):
-        team = coffee["team_efficiency"]
+        leads = coffee["new_leads"]["yesterday"]
         lines.append(f"morning coffee: {coffee['total_active_contacts']:,} active contacts, "
-                     f"{coffee['new_leads']['yesterday']} new leads yesterday, team efficiency {team['overall']}")
+                     f"{'no leads table' if leads is None else f'{leads} new leads yesterday'}, "
+                     f"team efficiency {coffee['team_efficiency']['overall']}")
+    for row in run.tables["experiment"].itertuples() if "experiment" in run.tables else ():
+        fmt = (lambda v: f"{v:.3f}") if row.metric == "revenue" else (lambda v: f"{v:.2%}")
+        lines.append(f"{row.arm} vs {row.control}, {row.metric}: {fmt(row.value)} vs {fmt(row.control_value)}, "
+                     f"lift {fmt(row.lift)} [{fmt(row.ci_low)}, {fmt(row.ci_high)}], Holm p={row.p_holm:.2g}")
     if t := h.get("tickets"):
         lines.append(f"tickets: {t['tickets']:,}, median {t['median_hours_to_resolve']:.1f} h to resolve, "
                      f"SLA met {t.get('sla_share', float('nan')):.1%}, {t['resolvers']} resolvers")

@@ -199,21 +199,21 @@
     kpis([
       { label: "Median response", value: num(rt.median_minutes, 1) + " min", sub: `p90 ${num(rt.p90_minutes, 1)} min` },
       { label: "Responses", value: num(rt.responses) },
-      { label: "Unassigned now", value: q ? num(q.unassigned) : "n/a", tone: q && q.unassigned ? "bad" : "good",
+      { label: "Unassigned now", value: q ? num(q.unassigned) : "n/a", tone: q ? (q.unassigned ? "bad" : "good") : "",
         sub: q ? `oldest ${num(q.unassigned_oldest_age_hours, 1)} h` : "no chats table" },
-      { label: "Unanswered now", value: q ? num(q.unanswered) : "n/a", tone: q && q.unanswered ? "bad" : "good",
+      { label: "Unanswered now", value: q ? num(q.unanswered) : "n/a", tone: q ? (q.unanswered ? "bad" : "good") : "",
         sub: q ? `${num(q.unanswered_stale)} stale (> ${q.stale_days} days)` : "" },
     ]);
     if (D.heatmap) {
       plot("heatmap", [{ type: "heatmap", z: D.heatmap.z, y: D.heatmap.rows, x: [...Array(24).keys()],
-        colorscale: "Blues" }], { xaxis: { title: "hour of day", dtick: 1 }, height: 300 });
+        colorscale: "Blues", reversescale: true }], { xaxis: { title: "hour of day", dtick: 1 }, height: 300 });
       const w = H.busiest_window;
       note("heatmap", `${pct(w.share)} of customer messages arrive between ${w.start_hour}:00 and ${w.end_hour}:00 ` +
         `(${w.hours} h; ${num(w.messages)} messages).`);
     } else absent("heatmap", "customer messages");
     table("leaderboard", [{ label: "rank", num: true }, { label: "agent" }, { label: "responses", num: true },
       { label: "median min", num: true }, { label: "p90 min", num: true }, { label: "done", num: true }],
-    D.leaderboard.map((r) => [num(r.overall_rank), r.agent, num(r.responses), num(r.median_minutes, 1),
+    D.leaderboard.slice(0, 20).map((r) => [num(r.overall_rank), r.agent, num(r.responses), num(r.median_minutes, 1),
       num(r.p90_minutes, 1), r.done === undefined || r.done === null ? "" : num(r.done)]));
     if (D.done_per_agent.length) {
       plot("done", [{ type: "bar", x: D.done_per_agent.map((r) => r.agent), y: D.done_per_agent.map((r) => r.done),
