@@ -87,9 +87,12 @@ def _hessian(f, z: np.ndarray, step: float = 1e-4) -> np.ndarray:
 
 
 def _fit(names: tuple[str, ...], negll, start: np.ndarray) -> Fit:
-    res = optimize.minimize(negll, np.log(start), method="Nelder-Mead",
-                            options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 20_000, "maxfev": 40_000})
-    res = optimize.minimize(negll, res.x, method="BFGS")
+    """Minimise on the log scale (bounded, so a degenerate data set cannot run away), then the Hessian there."""
+    bounds = [(-12.0, 12.0)] * len(start)
+    res = optimize.minimize(negll, np.log(start), method="L-BFGS-B", bounds=bounds,
+                            options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
+    res = optimize.minimize(negll, res.x, method="Nelder-Mead", bounds=bounds,
+                            options={"xatol": 1e-7, "fatol": 1e-9, "maxfev": 2000})
     if not np.isfinite(res.fun):
         raise ValueError(f"{'/'.join(names)} fit did not converge: {res.message}")
     hess = _hessian(negll, res.x)
@@ -98,6 +101,8 @@ def _fit(names: tuple[str, ...], negll, start: np.ndarray) -> Fit:
     except np.linalg.LinAlgError:
         cov = np.diag(np.full(len(names), 1e-6))
     cov = (cov + cov.T) / 2
+    if not np.all(np.linalg.eigvalsh(cov) > 0):  # a flat direction (a parameter at its bound): no sampling along it
+        cov = np.diag(np.clip(np.diag(cov), 1e-8, 1.0))
     return Fit(names, np.exp(res.x), cov, float(-res.fun))
 
 

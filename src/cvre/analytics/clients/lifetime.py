@@ -21,7 +21,10 @@ def customer_lifetime_values(tx: pd.DataFrame, as_of: pd.Timestamp, cfg: ClvConf
     monthly = (1 + cfg.annual_discount_rate) ** (1 / 12) - 1
     values = lifetime_values(summary, bg, gg, horizon, steps, monthly, cfg.draws, cfg.interval, cfg.seed)
     out = summary.join(values).reset_index()
-    fit = {"bgnbd": bg.as_dict(), "gamma_gamma": gg.as_dict(), "bgnbd_loglik": bg.loglik,
+    stuck = [n for f in (bg, gg) for n, v in zip(f.names, np.log(f.params), strict=True) if abs(v) > 11.5]
+    fit = {"warnings": [f"CLV parameters {stuck} at their bound: the history shows almost no dropout or spread, "
+                        "so probability alive stays near 1; judge the CLV with care"] if stuck else [],
+           "bgnbd": bg.as_dict(), "gamma_gamma": gg.as_dict(), "bgnbd_loglik": bg.loglik,
            "customers": len(summary), "repeat_customers": int((summary["frequency"] > 0).sum()),
            "unit_days": cfg.unit_days, "horizon_days": cfg.horizon_days,
            "total_clv": float(out["clv"].sum()), "total_expected_purchases": float(out["expected_purchases"].sum())}

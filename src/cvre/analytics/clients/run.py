@@ -67,6 +67,7 @@ def analyse_clients(tx: pd.DataFrame, as_of: pd.Timestamp, cfg: ClientsConfig) -
     if cfg.clv.enabled:
         try:
             clv, run.clv_fit = customer_lifetime_values(tx, as_of, cfg.clv)
+            run.warnings += run.clv_fit["warnings"]
         except ValueError as exc:
             run.warnings.append(f"lifetime value skipped: {exc}")
     customers = customer_targets(rfm, clv, as_of, cfg)
