@@ -4,7 +4,7 @@ For every dataset the features are prepared once under --work-dir (import + feat
 exports, simulate + features for the simulated world), then on the SAME time split (train / valid /
 test of `training.data.load_task`) and the SAME budget (--budget-s per dataset per method):
 
-- ours: `train_task` with `tuning.timeout_s = budget`, `tuning.trials = 10_000` (budget-bound), a
+- ours: `train_task` with `tuning.safety_timeout_s = budget`, `tuning.trials = 10_000` (budget-bound), a
   fresh MLflow store and Optuna storage per dataset under the work dir, n_jobs=1;
 - flaml_lgbm: `flaml.AutoML().fit(X_train, y_train, X_val=X_valid, y_val=y_valid, metric=roc_auc|rmse,
   time_budget=budget, n_jobs=1, seed=42, estimator_list=["lgbm"])`, scored on the test split;
@@ -135,7 +135,7 @@ def run_ours(features_dir: Path, task: str, budget: float, run_dir: Path, seed: 
     run_dir.mkdir(parents=True)
     cfg = TrainingConfig()
     cfg.seed, cfg.n_jobs = seed, 1
-    cfg.tuning.timeout_s, cfg.tuning.trials = float(budget), 10_000
+    cfg.tuning.safety_timeout_s, cfg.tuning.trials = float(budget), 10_000  # a wall-clock race, on purpose
     cfg.tuning.storage = f"sqlite:///{run_dir / 'optuna.db'}"
     cfg.tracking.tracking_uri = f"sqlite:///{run_dir / 'mlflow.db'}"
     cfg.tracking.artifact_root = str(run_dir / "artifacts")

@@ -90,14 +90,17 @@ def test_shifted_columns_are_flagged_and_unshifted_are_not(periods):
     assert any("talent cloud" in issue for issue in a.quality)
 
 
-def test_false_alarm_rate_without_shift_stays_under_the_configured_level(periods):
+FALSE_ALARM_RATE = 0.075  # the target: no-shift runs flag at most 7.5% of the columns on average
+
+
+def test_false_alarm_rate_without_shift_stays_under_the_target(periods):
     folders, _, tmp = periods
     ref = load_champion_reference("cvre-win")
     cfg = _monitor_cfg(tmp)
     same = current_from_features(folders["same"], ref, "models:/cvre-win@champion").scored
     shares = [assess(ref, same.sample(len(same), replace=True, random_state=seed), None, cfg).drift_share
               for seed in range(20)]
-    assert np.mean(shares) <= cfg.policy.false_alarm_rate, shares
+    assert np.mean(shares) <= FALSE_ALARM_RATE, shares
     with pytest.raises(TooFewRows, match="min_rows"):
         assess(ref, same.head(10), None, cfg)
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
 from cvre.analytics.recovery.config import RecoveryConfig
 from cvre.core.config import StrictModel
-from cvre.core.rules import BehaviourRules
+from cvre.core.rules import Behaviour, BehaviourRules, Share
 
-SEGMENTS = ("tier", "industry", "owner_id", "lead_source", "created_year")
+Segment = Literal["tier", "industry", "owner_id", "lead_source", "created_year"]
+SEGMENTS: tuple[str, ...] = get_args(Segment)
 
 
 class Scenario(StrictModel):
-    recovery: dict[str, float] = Field(description="behaviour -> share of its leakage the rule recovers")
+    recovery: dict[Behaviour, Share] = Field(min_length=1, description="behaviour -> share (0-1) of its leakage "
+                                             "the rule recovers")
 
 
 class LeakageConfig(StrictModel):
@@ -22,7 +24,7 @@ class LeakageConfig(StrictModel):
     probability: Literal["auto", "model", "crm", "stage_rates", "truth"] = Field(
         "auto", description="auto: the champion cvre-win when trained on this data's source, else the CRM's own "
         "probability, else stage win rates; or one of model, crm, stage_rates, truth (simulated worlds)")
-    governance_cost_eur: float = Field(150_000.0, gt=0)
+    governance_cost_eur: float = Field(150_000.0, gt=0, le=1e12)
     rules: BehaviourRules = BehaviourRules()
     scenarios: dict[str, Scenario] = {
         "response_sla": Scenario(recovery={"slow_response": 0.60}),
@@ -31,5 +33,5 @@ class LeakageConfig(StrictModel):
         "combined": Scenario(recovery={"slow_response": 0.60, "no_activity": 0.50, "stage_jump": 0.40,
                                        "stalled": 0.40}),
     }
-    segments: list[str] = list(SEGMENTS)
+    segments: list[Segment] = Field(list(SEGMENTS), description="breakdowns of the leakage tables")
     recovery: RecoveryConfig = Field(RecoveryConfig(), description="the causal estimate of each scenario")

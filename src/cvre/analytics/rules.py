@@ -9,9 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cvre.analytics.config import LeakageConfig
-from cvre.core.rules import BehaviourRules
-
-BEHAVIOURS = ("stalled", "no_activity", "slow_response", "stage_jump", "overdue_close_date", "missing_amount")
+from cvre.core.rules import BEHAVIOURS, BehaviourRules
 
 
 def amount_stage(deals: pd.DataFrame) -> pd.Series:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -19,12 +18,9 @@ from cvre.features.quality import find_defects
 from cvre.simulation.config import SimulationConfig
 from cvre.simulation.world import simulate_world
 
-DEMO_TRIALS = 6
-DEMO_STUDY_SECONDS = 40.0
-
 
 def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | None = None,
-             train: bool = True) -> None:
+             train: bool = True, trials: int = 6) -> None:
     cfg = load_config(SimulationConfig, config, "simulate.yaml")
     cfg.deals, cfg.seed = deals, seed
     console.rule(f"1/7 simulate a CRM world: {deals:,} deals, seed {seed}")
@@ -50,7 +46,7 @@ def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | 
                   f"(all deals: {world.policy_recovery['all_deals']['value_at_risk_share']:.1%}).")
     console.print(f"Export: {out / EXPORT_DIR}  truth: {out / TRUTH_DIR}  features: {run.out}")
     if train:
-        _train_models(run.out, console)
+        _train_models(run.out, console, trials)
     leakage = _leakage(out, console)
     paths = {"dashboards": _dashboards(out, leakage, console)}
     if _has_win_champion():
@@ -121,22 +117,21 @@ def _drift_check(world_cfg: SimulationConfig, world: Path, console: Console) -> 
     from cvre.training.config import TrainingConfig
 
     console.rule("7/7 drift check of a shifted later period (cvre monitor)")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # three small files: no bars
     run = check_later_period(world_cfg, world / "later", load_config(TrainingConfig, None, "training.yaml"),
                              progress=False)
     print_run(run, console)
     return run.report_path
 
 
-def _train_models(features_dir: Path, console: Console) -> None:
-    """Three models with a small tuning budget, registered and gated like any training run."""
+def _train_models(features_dir: Path, console: Console, trials: int) -> None:
+    """Three models with a small tuning budget (trials, not seconds), registered and gated like any training run."""
     from cvre.training.config import TASKS, TrainingConfig
     from cvre.training.tracking import setup_tracking
     from cvre.training.train import train_task
 
     console.rule("3/7 train win, amount and churn models (small Optuna budget)")
     cfg = load_config(TrainingConfig, None, "training.yaml")
-    cfg.tuning.trials, cfg.tuning.timeout_s = DEMO_TRIALS, DEMO_STUDY_SECONDS
+    cfg.tuning.trials = trials
     uri = setup_tracking(cfg.tracking)
     table = Table(title="Test metrics (time-based hold-out) and the gap to the simulator's truth")
     for col in ("model", "version", "metric", "model value", "linear baseline", "Bayes (truth)", "promotion"):

@@ -396,13 +396,15 @@ def demo(
     deals: Annotated[int, typer.Option("--deals", "-n", help="Deals in the demo world.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
     train: Annotated[bool, typer.Option(help="Also train and register the three models.")] = True,
+    trials: Annotated[int, typer.Option("--trials", min=1, help="Optuna trials per model (the tuning budget; "
+                                        "the result does not depend on machine load).")] = 6,
     config: ConfigOption = None,
 ) -> None:
     """The main job on embedded defaults: simulate, features, 3 models, leakage, dashboards, drivers, drift check."""
     from cvre.cli.demo import run_demo
 
     try:
-        run_demo(out, deals, seed, console, config, train)
+        run_demo(out, deals, seed, console, config, train, trials)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 

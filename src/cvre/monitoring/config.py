@@ -39,8 +39,6 @@ class PolicyConfig(StrictModel):
     auc_drop: float = Field(0.03, gt=0, description="loss of AUC on newly labelled data that triggers action")
     auc_z: float = Field(1.96, ge=0, description="the AUC loss must also exceed this many standard errors")
     min_labelled: int = Field(200, ge=10, description="newly labelled rows needed before performance is judged")
-    false_alarm_rate: float = Field(0.075, gt=0, lt=1, description="highest share of columns flagged under no "
-                                    "shift (checked by tests and benchmarks/monitor.py)")
 
 
 class ReportConfig(StrictModel):

@@ -2,49 +2,98 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from cvre.core.config import StrictModel
 
 Task = Literal["win", "amount", "churn", "lead"]
 TASKS: tuple[Task, ...] = ("win", "amount", "churn")  # `all`; `lead` trains on lead exports on request
+REGISTERED_NAMES: dict[str, str] = {"win": "cvre-win", "amount": "cvre-amount", "churn": "cvre-churn",
+                                    "lead": "cvre-lead"}
+
+
+Leaves = Annotated[int, Field(ge=2, le=4096)]
+Rate = Annotated[float, Field(gt=0, le=1)]
+MinChild = Annotated[int, Field(ge=1, le=100_000)]
+Fraction = Annotated[float, Field(gt=0, le=1)]
+L2 = Annotated[float, Field(gt=0, le=1000)]  # searched on a log scale: above zero
 
 
 class SearchSpace(StrictModel):
-    num_leaves: tuple[int, int] = (8, 96)
-    learning_rate: tuple[float, float] = (0.02, 0.2)
-    min_child_samples: tuple[int, int] = (10, 200)
-    feature_fraction: tuple[float, float] = (0.5, 1.0)
-    bagging_fraction: tuple[float, float] = (0.6, 1.0)
-    lambda_l2: tuple[float, float] = (1e-3, 10.0)
+    """[low, high] ranges Optuna searches (log scale except the fractions); both ends included."""
+
+    num_leaves: tuple[Leaves, Leaves] = (8, 96)
+    learning_rate: tuple[Rate, Rate] = (0.02, 0.2)
+    min_child_samples: tuple[MinChild, MinChild] = (10, 200)
+    feature_fraction: tuple[Fraction, Fraction] = (0.5, 1.0)
+    bagging_fraction: tuple[Fraction, Fraction] = (0.6, 1.0)
+    lambda_l2: tuple[L2, L2] = (1e-3, 10.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SearchSpace:
+        bad = [f"{name} {list(bounds)}" for name, bounds in self if bounds[0] >= bounds[1]]
+        if bad:
+            raise ValueError(f"each range is [low, high] with low < high; not so for {', '.join(bad)}")
+        return self
+
+
+class FirstTrial(StrictModel):
+    """One sound configuration a new study tries first, so a small trial budget starts from a good model."""
+
+    num_leaves: Leaves = 8
+    learning_rate: Rate = 0.05
+    min_child_samples: MinChild = 50
+    feature_fraction: Fraction = 0.8
+    bagging_fraction: Fraction = 0.8
+    lambda_l2: L2 = 1.0
 
 
 class TuningConfig(StrictModel):
-    trials: int = Field(25, ge=1)
-    timeout_s: float | None = Field(240.0, gt=0, description="wall-clock budget per study; null = none")
-    num_boost_round: int = Field(1000, ge=10)
-    early_stopping_rounds: int = Field(50, ge=5)
-    pruner_warmup_steps: int = Field(30, ge=0)
+    trials: int = Field(25, ge=1, le=10_000, description="the tuning budget: Optuna trials per study, so the "
+                        "result does not depend on the machine's speed or load")
+    safety_timeout_s: float | None = Field(3600.0, gt=0, le=86_400, description="safety cap only: a study still "
+                                           "running after this many seconds stops early, and the run says so "
+                                           "(its result then depends on machine speed); null = no cap")
+    num_boost_round: int = Field(1000, ge=10, le=100_000)
+    early_stopping_rounds: int = Field(50, ge=5, le=10_000)
+    pruner_warmup_steps: int = Field(30, ge=0, le=10_000)
     storage: str = Field("sqlite:///mlruns/optuna.db", description="Optuna storage URL (resumable)")
     space: SearchSpace = SearchSpace()
-    first_trial: dict[str, float] = Field(
-        {"num_leaves": 7, "learning_rate": 0.05, "min_child_samples": 50, "feature_fraction": 0.8,
-         "bagging_fraction": 0.8, "lambda_l2": 1.0},
-        description="parameters tried first (a new study only), so a short budget starts from a sound model")
+    first_trial: FirstTrial | None = Field(FirstTrial(), description="parameters a new study tries first (inside "
+                                           "the space); null = none")
+
+    @model_validator(mode="after")
+    def _first_trial_inside_space(self) -> TuningConfig:
+        if self.first_trial is None:
+            return self
+        outside = [f"first_trial.{name} {value} is outside space.{name} {list(getattr(self.space, name))}"
+                   for name, value in self.first_trial if not
+                   getattr(self.space, name)[0] <= value <= getattr(self.space, name)[1]]
+        if outside:
+            raise ValueError("; ".join(outside))
+        return self
 
 
 class TaskConfig(StrictModel):
-    min_positive: int = Field(200, ge=1, description="minimum labelled wins/churners (Salesforce asks 200)")
-    min_negative: int = Field(200, ge=1)
-    min_rows: int = Field(400, ge=10, description="amount model: minimum deals with an amount")
-    baseline_margin: float = Field(0.005, ge=-1, description="relative gain over the best baseline's log loss "
-                                   "(RMSE for amount) the model must show")
-    auc_tolerance: float = Field(0.005, ge=0, description="AUC the model may trail the best baseline by")
+    min_positive: int = Field(200, ge=1, le=10_000_000, description="minimum labelled wins/churners (Salesforce "
+                              "asks 200)")
+    min_negative: int = Field(200, ge=1, le=10_000_000)
+    min_rows: int = Field(400, ge=10, le=10_000_000, description="amount model: minimum deals with an amount")
+    baseline_margin: float = Field(0.005, ge=-1, le=1, description="relative gain over the best baseline's log "
+                                   "loss (RMSE for amount) the model must show")
+    auc_tolerance: float = Field(0.005, ge=0, le=1, description="AUC the model may trail the best baseline by")
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"
-    objectives: list[Literal["l2", "huber", "gamma", "tweedie"]] = ["l2", "huber", "gamma"]
-    quantiles: tuple[float, float] = (0.1, 0.9)
+    objectives: list[Literal["l2", "huber", "gamma", "tweedie"]] = Field(["l2", "huber", "gamma"], min_length=1)
+    quantiles: tuple[Annotated[float, Field(gt=0, lt=1)], Annotated[float, Field(gt=0, lt=1)]] = Field(
+        (0.1, 0.9), description="low and high quantile of the amount interval (low < high)")
+
+    @model_validator(mode="after")
+    def _quantiles_ordered(self) -> TaskConfig:
+        if self.quantiles[0] >= self.quantiles[1]:
+            raise ValueError(f"quantiles: low {self.quantiles[0]} must be below high {self.quantiles[1]}")
+        return self
 
 
 class TrackingConfig(StrictModel):
@@ -54,15 +103,23 @@ class TrackingConfig(StrictModel):
 
 
 class RegistryConfig(StrictModel):
-    names: dict[str, str] = {"win": "cvre-win", "amount": "cvre-amount", "churn": "cvre-churn", "lead": "cvre-lead"}
-    tolerance: float = Field(0.002, ge=0, description="champion metric the challenger may lose and still win")
+    names: dict[Task, Annotated[str, Field(min_length=1)]] = Field(
+        REGISTERED_NAMES, description="registered model name per task; tasks left out keep their default")
+    tolerance: float = Field(0.002, ge=0, le=1, description="champion metric the challenger may lose and still win")
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _defaults_for_tasks_left_out(cls, value: object) -> object:
+        return {**REGISTERED_NAMES, **value} if isinstance(value, dict) else value
 
 
 class ReferenceConfig(StrictModel):
     """The drift reference logged with each win/churn model for `cvre monitor`."""
 
-    rows: int = Field(20_000, ge=100, description="scored rows kept with each model as its drift reference")
-    labelled_rows: int = Field(20_000, ge=100, description="labelled test rows kept for performance and target")
+    rows: int = Field(20_000, ge=100, le=10_000_000, description="scored rows kept with each model as its drift "
+                      "reference")
+    labelled_rows: int = Field(20_000, ge=100, le=10_000_000, description="labelled test rows kept for performance "
+                               "and target")
 
 
 class LowDataConfig(StrictModel):
@@ -70,8 +127,9 @@ class LowDataConfig(StrictModel):
     full model, instead of no model at all."""
 
     enabled: bool = True
-    min_positive: int = Field(15, ge=2, description="below this (or min_negative) not even a low_data model")
-    min_negative: int = Field(15, ge=2)
+    min_positive: int = Field(15, ge=2, le=10_000_000, description="below this (or min_negative) not even a "
+                              "low_data model")
+    min_negative: int = Field(15, ge=2, le=10_000_000)
     params: dict[str, float] = Field(
         {"num_leaves": 4, "learning_rate": 0.05, "min_child_samples": 20, "feature_fraction": 0.8,
          "bagging_fraction": 0.8, "lambda_l2": 10.0},
@@ -79,8 +137,8 @@ class LowDataConfig(StrictModel):
 
 
 class TrainingConfig(StrictModel):
-    seed: int = 42
-    n_jobs: int = Field(1, ge=1, description="LightGBM threads; 1 is safest on 2 shared cores")
+    seed: int = Field(42, ge=0, le=2**32 - 1)
+    n_jobs: int = Field(1, ge=1, le=256, description="LightGBM threads; 1 is safest on 2 shared cores")
     tracking: TrackingConfig = TrackingConfig()
     registry: RegistryConfig = RegistryConfig()
     tuning: TuningConfig = TuningConfig()

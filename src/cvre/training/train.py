@@ -27,7 +27,7 @@ from cvre.training.reference import client_reference_tables, reference_tables, s
 from cvre.training.registry import CHALLENGER, CHAMPION, Decision, alias_version, gate, set_champion
 from cvre.training.runs import HeldAliases, mark_interrupted_runs, owner_tags
 from cvre.training.tracking import git_commit
-from cvre.training.tuning import base_params, fit_booster, tune
+from cvre.training.tuning import base_params, fit_booster, study_name, tune
 
 log = logging.getLogger(__name__)
 PRIMARY = {"win": ("auc", True), "churn": ("auc", True), "lead": ("auc", True), "amount": ("rmse", False)}
@@ -110,18 +110,18 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
     mark_interrupted_runs(client)
     held = HeldAliases(client)  # aliases move only once the run has finished
     name = cfg.registry.names[task]
-    study_name = f"cvre-{task}-{data.fingerprint['sha256'][:12]}-seed{cfg.seed}"
+    study_id = study_name(task, data.fingerprint["sha256"], cfg, task_cfg)
     with mlflow.start_run(run_name=f"train-{task}", tags=owner_tags()) as parent, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         mlflow.set_tags({"task": task, "git_commit": git_commit(), "data_sha256": data.fingerprint["sha256"],
-                         "optuna_study": study_name})
+                         "optuna_study": study_id})
         mlflow.log_dict(cfg.model_dump(mode="json"), "config.json")
         mlflow.log_dict(data.fingerprint, "dataset_fingerprint.json")
         mlflow.log_dict({"features": data.features, "categories": data.categories}, "features.json")
         mlflow.log_params({"rows_train": len(data.y["train"]), "rows_valid": len(data.y["valid"]),
                            "rows_test": len(data.y["test"]), "n_features": len(data.features)})
 
-        study = tune(data, cfg, task_cfg, study_name)
+        study = tune(data, cfg, task_cfg, study_id)
         params = study.best_trial.params
         final_params = base_params(task, cfg) | params
         booster = fit_booster(final_params, data, cfg)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -75,8 +77,8 @@ def tune(data: TaskData, cfg: TrainingConfig, task_cfg: TaskConfig, study_name: 
     study = optuna.create_study(study_name=study_name, storage=_storage(cfg.tuning.storage), direction="minimize",
                                 sampler=sampler, pruner=pruner, load_if_exists=True)
     done = len([t for t in study.trials if t.state.is_finished()])
-    if not study.trials and cfg.tuning.first_trial:
-        study.enqueue_trial(cfg.tuning.first_trial, skip_if_exists=True)
+    if not study.trials and cfg.tuning.first_trial is not None:
+        study.enqueue_trial(cfg.tuning.first_trial.model_dump())
 
     def objective(trial: optuna.Trial) -> float:
         params = sample_params(trial, data.task, cfg, task_cfg)
@@ -96,5 +98,27 @@ def tune(data: TaskData, cfg: TrainingConfig, task_cfg: TaskConfig, study_name: 
     remaining = max(0, cfg.tuning.trials - done)
     if remaining:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study.optimize(objective, n_trials=remaining, timeout=cfg.tuning.timeout_s, show_progress_bar=True)
+        optuna.logging.disable_default_handler()  # its records go through the app's logging (logs/cvre.log)
+        optuna.logging.enable_propagation()
+        study.optimize(objective, n_trials=remaining, timeout=cfg.tuning.safety_timeout_s, show_progress_bar=True)
+    report_safety_cap(study, cfg.tuning.trials, cfg.tuning.safety_timeout_s)
     return study
+
+
+def report_safety_cap(study: optuna.Study, trials: int, timeout_s: float | None) -> int:
+    """Finished trials; when the safety cap stopped the study short of `trials`, say so (log and MLflow tag)."""
+    finished = len([t for t in study.trials if t.state.is_finished()])
+    if finished < trials:
+        log.warning("tuning stopped by the safety cap (tuning.safety_timeout_s = %s s) after %d of %d trials: this "
+                    "result depends on the machine's speed; rerun to finish the study", timeout_s, finished, trials)
+        mlflow.set_tags({"tuning_stopped_by_safety_cap": "true", "tuning_trials_finished": str(finished)})
+    return finished
+
+
+def study_name(task: Task, data_sha256: str, cfg: TrainingConfig, task_cfg: TaskConfig) -> str:
+    """`cvre-TASK-DATA-CONFIG`: a hash of the data and of everything that shapes the search, so a changed
+    space, budget or seed starts a new study, and the same config on the same data resumes its own."""
+    shaping = {"seed": cfg.seed, "n_jobs": cfg.n_jobs, "task": task_cfg.model_dump(mode="json"),
+               "tuning": cfg.tuning.model_dump(mode="json", exclude={"storage", "safety_timeout_s"})}
+    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
+    return f"cvre-{task}-{data_sha256[:12]}-{digest[:12]}"
