@@ -106,7 +106,8 @@ def _bounds(info) -> tuple[bool, bool]:
     return low, high
 
 
-@pytest.mark.parametrize("module", ["cvre.training.config", "cvre.core.rules"])
+@pytest.mark.parametrize("module", ["cvre.training.config", "cvre.core.rules", "cvre.features.config",
+                                    "cvre.monitoring.config", "cvre.analytics.config"])
 def test_numbers_have_ranges(module):
     """Modules whose every number has a lower and an upper bound (extend the list as modules are done)."""
     loose = [f"{model.__name__}.{name}" for model, name, info in FIELDS if model.__module__ == module

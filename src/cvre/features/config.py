@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -10,23 +11,23 @@ from cvre.core.config import StrictModel
 
 
 class DealFeatureConfig(StrictModel):
-    activity_windows_days: list[int] = Field(default=[7, 30, 90], min_length=1)
-    slow_response_hours: float = Field(48.0, gt=0)
-    stall_days: float = Field(30.0, gt=0)
-    win_rate_prior_deals: float = Field(5.0, ge=0, description="smoothing of owner/account win rates")
+    activity_windows_days: list[Annotated[int, Field(ge=1, le=3650)]] = Field(default=[7, 30, 90], min_length=1)
+    slow_response_hours: float = Field(48.0, gt=0, le=24 * 365)
+    stall_days: float = Field(30.0, gt=0, le=3650)
+    win_rate_prior_deals: float = Field(5.0, ge=0, le=10_000, description="smoothing of owner/account win rates")
 
 
 class ClientFeatureConfig(StrictModel):
-    churn_horizon_days: int = Field(90, gt=0)
-    lookback_days: int = Field(365, gt=0)
-    training_snapshots: int = Field(6, ge=1, description="monthly snapshots that build the churn table")
-    snapshot_step_days: int = Field(30, gt=0)
+    churn_horizon_days: int = Field(90, gt=0, le=3650)
+    lookback_days: int = Field(365, gt=0, le=36_500)
+    training_snapshots: int = Field(6, ge=1, le=120, description="monthly snapshots that build the churn table")
+    snapshot_step_days: int = Field(30, gt=0, le=3650)
     rfm_bins: int = Field(5, ge=2, le=10)
 
 
 class CampaignFeatureConfig(StrictModel):
-    high_intent_replies: int = Field(3, ge=1, description="replied more than this many times")
-    recent_days: int = Field(90, gt=0)
+    high_intent_replies: int = Field(3, ge=1, le=1000, description="replied more than this many times")
+    recent_days: int = Field(90, gt=0, le=3650)
 
 
 class SplitConfig(StrictModel):
