@@ -9,7 +9,7 @@ from cvre.core.config import StrictModel
 
 class RecruitmentConfig(StrictModel):
     as_of: str | None = Field(None, description="snapshot YYYY-MM-DD (default: the data's)")
-    monthly_revenue_objective: float = Field(250_000.0, gt=0, description="fees per month the firm aims for")
+    monthly_revenue_objective: float = Field(2_000_000.0, gt=0, description="fees per month the firm aims for")
     objective_window_months: int = Field(12, ge=1, description="recent months whose funnel rates and fees are used")
     tiers: tuple[float, float, float] = Field((0.01, 0.04, 0.15), description="top / large / medium client shares "
                                               "by net profit (the rest: small)")
