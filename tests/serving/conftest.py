@@ -21,6 +21,8 @@ from cvre.training.train import train_task
 from tests.training.test_training import tiny_config
 
 API_KEY = "test-key-123"
+KEY_ENV = "CVRE_TEST_SERVING_KEY"  # named in the test serving.yaml (api_key_env), as an operator would
+MAX_BODY = 300_000  # bytes (max_body_bytes): small, so the limit is cheap to reach
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -49,10 +51,12 @@ def server(registry):
     tmp = registry["tmp"]
     config = tmp / "serving.yaml"
     config.write_text(yaml.safe_dump({"tracking_uri": registry["tracking_uri"], "max_batch_size": 5,
-                                      "scoring_log_dir": str(registry["scoring_log"]), "scoring_log_max_files": 3}))
+                                      "scoring_log_dir": str(registry["scoring_log"]), "scoring_log_max_files": 3,
+                                      "api_key_env": KEY_ENV, "max_body_bytes": MAX_BODY}))
     port = free_port()
-    env = {**os.environ, "CVRE_SERVING_CONFIG": str(config), "BENTOML_HOME": str(tmp / "bentoml"),
-           "CVRE_API_KEY": API_KEY, "BENTOML_DO_NOT_TRACK": "true"}
+    env = {k: v for k, v in os.environ.items() if k != "CVRE_API_KEY"}  # the key comes only by serving.yaml's name
+    env |= {"CVRE_SERVING_CONFIG": str(config), "BENTOML_HOME": str(tmp / "bentoml"), KEY_ENV: API_KEY,
+            "BENTOML_DO_NOT_TRACK": "true"}
     bentoml = Path(sys.executable).parent / "bentoml"
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen([str(bentoml), "serve", "cvre.serving.service:CvreScoring", "--host", "127.0.0.1",

@@ -31,7 +31,11 @@ class ServingConfig(StrictModel):
     scoring_log_dir: Path | None = Field(Path("data/scoring_log"), description="rolling Parquet log of what was "
                                          "scored (deals/, clients/), relative to the working directory; null: off")
     scoring_log_max_files: int = Field(1000, ge=1, description="log files kept per kind; the oldest are deleted")
-    api_key_env: str = Field("CVRE_API_KEY", description="when this variable is set, requests need x-api-key")
+    api_key_env: str = Field("CVRE_API_KEY", min_length=1, description="name of the environment variable holding "
+                             "the API key; when it is set, every request but /livez, /readyz and the docs needs "
+                             "x-api-key (/metrics included)")
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="larger request bodies get 413 before "
+                                "anything is parsed; 1,000 deals with their histories fit in a few MB")
     batching: BatchingConfig = BatchingConfig()
     deals: DealFeatureConfig = DealFeatureConfig()
     rules: BehaviourRules = BehaviourRules()

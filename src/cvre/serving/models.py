@@ -100,17 +100,24 @@ class ModelHolder:
 
     def _load_slot(self, client: MlflowClient, slot: ModelSlot) -> None:
         try:
+            client.get_model_version_by_alias(slot.name, self.cfg.alias)
+        except MlflowException as exc:  # no such model or alias: nothing to load
+            slot.state, slot.error = "missing", _short(exc)
+        else:
+            self._read_slot(client, slot)
+            return
+        if not slot.required:  # alias removed: out of service, as asked
+            slot.model = slot.version = None
+        log.warning("%s@%s missing: %s", slot.name, self.cfg.alias, slot.error)
+
+    def _read_slot(self, client: MlflowClient, slot: ModelSlot) -> None:
+        try:
             model, version = _load(client, slot.name, self.cfg.alias)
-        except MlflowException as exc:
-            missing = exc.error_code == "RESOURCE_DOES_NOT_EXIST"
-            slot.state, slot.error = ("missing" if missing else "failed"), _short(exc)
         except Exception as exc:  # noqa: BLE001 - a corrupt model of any kind must not take the service down
             slot.state, slot.error = "failed", _short(exc)
         else:
             slot.model, slot.version, slot.state, slot.error = model, version, "loaded", None
             return
-        if slot.state == "missing" and not slot.required:  # alias removed: out of service, as asked
-            slot.model = slot.version = None
         kept = f"; still serving v{slot.version}" if slot.version else ""
         log.warning("%s@%s not loaded (%s): %s%s", slot.name, self.cfg.alias, slot.state, slot.error, kept)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime
+from functools import cache
 from http import HTTPStatus
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from cvre.serving.batching import DealBatcher, DealJob
 from cvre.serving.client_scoring import ClientInputError, score_clients
 from cvre.serving.config import ServingConfig
 from cvre.serving.content_type import JsonBodiesOnly
+from cvre.serving.errors import ErrorBodies, quiet_client_errors
+from cvre.serving.http_guards import BodyLimit, RequestMetrics, RouteMetrics, ServiceRoutes
 from cvre.serving.models import ModelHolder
-from cvre.serving.schemas import ClientIn, ClientScore, DealIn, DealList, DealScore, Moment
+from cvre.serving.schemas import ClientIn, ClientScore, DealIn, DealList, DealResult, DealScore, OptionalMoment
 from cvre.serving.scoring import score_deals
 from cvre.serving.scoring_log import ScoringLog
 from cvre.training.config import TrackingConfig
@@ -45,48 +48,84 @@ def _snapshot(as_of: datetime | None) -> pd.Timestamp:
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
 
 
+@cache
 def _config() -> ServingConfig:
+    """serving.yaml (or $CVRE_SERVING_CONFIG), read once per process, when first needed (never at import)."""
     path = os.environ.get(CONFIG_ENV)
     return load_config(ServingConfig, Path(path) if path else None, "serving.yaml")
 
 
-@bentoml.service(name="cvre-scoring", traffic={"timeout": 60})
+_service: list[CvreScoring] = []  # the worker's service instance, for the middlewares' /readyz
+
+
+def _readiness() -> tuple[bool, dict] | None:
+    return (_service[0].holder.ready, _service[0].holder.status()) if _service else None
+
+
+@cache
+def _request_metrics() -> RequestMetrics:
+    return RequestMetrics()
+
+
+def _routes() -> set[str]:
+    return {*(f"/{name}" for name in ("score_deals", "score_clients", "reload", "models")),
+            "/livez", "/readyz", "/healthz", "/", "/docs", "/docs.json", "/schema.json"}
+
+
+def _unavailable(message: str) -> JSONResponse:
+    """A 503 as a response, not an exception: BentoML hides the message of every 5xx error it raises."""
+    return JSONResponse({"error": message}, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+@bentoml.service(name="cvre-scoring", traffic={"timeout": 60}, metrics={"enabled": False})
 class CvreScoring:
     """Win probability, expected amount and value, reasons and behaviour warnings for open deals."""
 
     def __init__(self) -> None:
+        quiet_client_errors()
         self.cfg = _config()
         mlflow.set_tracking_uri(tracking_uri(TrackingConfig(tracking_uri=self.cfg.tracking_uri)))
-        self.holder = ModelHolder(self.cfg)  # raises if no champion: the service never becomes ready
+        self.holder = ModelHolder(self.cfg)  # never raises: a model that fails is reported by /readyz and /models
         self.scoring_log = ScoringLog(self.cfg.scoring_log_dir, self.cfg.scoring_log_max_files)
         self.batcher = DealBatcher(self._score_deals, self.cfg.batching, now=lambda: _snapshot(None))
-        log.info("serving %s", self.holder.versions)
+        if not os.environ.get(self.cfg.api_key_env):
+            log.warning("no API key: $%s is not set, so requests are not authenticated", self.cfg.api_key_env)
+        _service[:] = [self]
+        log.info("serving %s", self.holder.status())
+
+    def __is_ready__(self) -> bool:
+        return self.holder.ready
 
     def _score_deals(self, deals: list[DealIn], as_of: pd.Timestamp) -> list[DealScore]:
         return score_deals(deals, self.holder.models, as_of, self.cfg.deals, self.cfg.rules, log=self.scoring_log)
 
     @bentoml.api(route="/score_deals")
-    async def score_deals(self, deals: DealList, as_of: datetime | None = None) -> list[DealScore]:
-        """Score one or many open deals given in the canonical CRM form (deal, stage history, activities)."""
+    async def score_deals(self, deals: DealList, as_of: OptionalMoment = None) -> list[DealResult]:
+        """Score one or many open deals given in the canonical CRM form (deal, stage history, activities).
+
+        One result per deal, in request order: `status: scored` with the score, or `status: error` with why that
+        deal could not be scored (e.g. created after `as_of`); one deal's error never fails the others."""
         if len(deals) > self.cfg.max_batch_size:
             raise BatchTooLarge(f"{len(deals)} deals in one request; the limit is {self.cfg.max_batch_size}")
+        if self.holder.models is None:
+            return _unavailable(f"no win model in service: {self.holder.status()[self.cfg.win_model]['error']}; "
+                                "train or promote one, then POST /reload")
         if not deals:
             return []
         stamp = _snapshot(as_of) if as_of else None  # None: now, when the batch is scored
         return await self.batcher([DealJob(deal, stamp) for deal in deals])
 
     @bentoml.api(route="/score_clients")
-    def score_clients(self, clients: list[ClientIn], as_of: Moment | None = None) -> list[ClientScore]:
+    def score_clients(self, clients: list[ClientIn], as_of: OptionalMoment = None) -> list[ClientScore]:
         """Churn probability, risk band and reasons for one or many clients in the canonical CRM form
         (purchases, support chats, campaign messages, optionally deals and jobs)."""
         if len(clients) > self.cfg.max_batch_size:
             raise BatchTooLarge(f"{len(clients)} clients in one request; the limit is {self.cfg.max_batch_size}")
         models = self.holder.clients
-        if models is None:  # a response, not an exception: BentoML hides the message of every 5xx error
-            message = (f"no churn model in service: no {self.cfg.churn_model}@{self.cfg.alias} when the models "
-                       "were loaded; train one (`cvre train churn`) or promote one (`cvre models promote`), "
-                       "then POST /reload")
-            return JSONResponse({"error": message}, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
+        if models is None:
+            return _unavailable(f"no churn model in service: {self.cfg.churn_model}@{self.cfg.alias} "
+                                f"{self.holder.status()[self.cfg.churn_model]['state']}; train one (`cvre train "
+                                "churn`) or promote one (`cvre models promote`), then POST /reload")
         if not clients:
             return []
         try:
@@ -96,14 +135,24 @@ class CvreScoring:
 
     @bentoml.api(route="/reload")
     def reload(self) -> dict:
-        """Load the current champions; on failure keep serving the old ones and say why."""
-        return self.holder.reload()
+        """Load the current champions model by model; a model that fails keeps its old version in service.
+        200 when every model that exists loaded, 503 (with each model's state) when any failed."""
+        result = self.holder.reload()
+        return result if result["reloaded"] else JSONResponse(result, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
 
     @bentoml.api(route="/models")
     def models(self) -> dict:
-        """The model versions in service and the last reload error, if any."""
-        return {"serving": self.holder.versions, "last_reload_error": self.holder.last_error}
+        """The model versions in service, each model's state, and the last reload error, if any."""
+        return {"serving": self.holder.versions, "models": self.holder.status(),
+                "last_reload_error": self.holder.last_error}
 
 
-CvreScoring.add_asgi_middleware(ApiKeyMiddleware, env_var=os.environ.get("CVRE_API_KEY_ENV", "CVRE_API_KEY"))
+# Outermost first: metrics count everything (by route template), the key guards all but probes and docs, a body over
+# the limit is refused before it is parsed, then content type, the error shape and the service's own routes
+# (/readyz per model, /metrics behind the key, /docs).
+CvreScoring.add_asgi_middleware(RouteMetrics, routes=_routes, metrics=_request_metrics)
+CvreScoring.add_asgi_middleware(ApiKeyMiddleware, env_var=lambda: _config().api_key_env)
+CvreScoring.add_asgi_middleware(BodyLimit, max_bytes=lambda: _config().max_body_bytes)
 CvreScoring.add_asgi_middleware(JsonBodiesOnly)
+CvreScoring.add_asgi_middleware(ErrorBodies)
+CvreScoring.add_asgi_middleware(ServiceRoutes, status=_readiness, metrics=_request_metrics)
