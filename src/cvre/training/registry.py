@@ -24,6 +24,11 @@ def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
         return None
 
 
+def is_low_data(client: MlflowClient, name: str, version: str) -> bool:
+    """A version trained below the minimum labelled rows (tag `low_data`)."""
+    return client.get_model_version(name, str(version)).tags.get("low_data") == "true"
+
+
 def set_champion(client: MlflowClient, name: str, version: str) -> None:
     """Move `champion` to `version`, remembering the one it replaces so it can be rolled back."""
     current = alias_version(client, name, CHAMPION)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -16,20 +17,23 @@ from mlflow.models import infer_signature
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from cvre.core.provenance import source_tags
 from cvre.training import plots
 from cvre.training.baselines import baseline_metrics, bayes_metrics
 from cvre.training.config import Task, TaskConfig, TrainingConfig
 from cvre.training.data import NotEnoughData, TaskData, load_task
 from cvre.training.drift_reference import REFERENCE_TASKS, log_reference_snapshot
+from cvre.training.low_data import LOW_DATA_TAG, check_low_data, rows_needed
 from cvre.training.metrics import binary_metrics, regression_metrics
 from cvre.training.model import CvreModel, calibrated, save_artifacts
 from cvre.training.reference import client_reference_tables, reference_tables, save_feature_config, save_reference
-from cvre.training.registry import CHALLENGER, CHAMPION, Decision, alias_version, gate, set_champion
+from cvre.training.registry import CHALLENGER, CHAMPION, Decision, alias_version, gate, is_low_data, set_champion
 from cvre.training.runs import HeldAliases, mark_interrupted_runs, owner_tags
 from cvre.training.tracking import git_commit
 from cvre.training.tuning import base_params, fit_booster, study_name, tune
 
 log = logging.getLogger(__name__)
+INT_PARAMS = ("num_leaves", "min_child_samples")
 PRIMARY = {"win": ("auc", True), "churn": ("auc", True), "lead": ("auc", True), "amount": ("rmse", False)}
 
 
@@ -41,6 +45,7 @@ class TrainResult:
     version: str | None
     decision: Decision
     best_params: dict = field(default_factory=dict)
+    low_data: str = ""  # why this is a low_data model ("" for a full model)
 
 
 class PlattCalibrator:
@@ -68,17 +73,11 @@ def native_requirements() -> list[str]:
             f"mlflow=={mlflow.__version__}"]
 
 
-def check_minimum(data: TaskData, task_cfg: TaskConfig) -> None:
-    y = data.y["train"]
-    if data.task == "amount":
-        if len(y) < task_cfg.min_rows:
-            raise NotEnoughData(f"amount: {len(y)} training deals with an amount, below the minimum of "
-                                f"{task_cfg.min_rows} (training.amount.min_rows)")
-        return
-    pos, neg = int((y == 1).sum()), int((y == 0).sum())
-    if pos < task_cfg.min_positive or neg < task_cfg.min_negative:
-        raise NotEnoughData(f"{data.task}: {pos} positive and {neg} negative training rows, below the minimum of "
-                            f"{task_cfg.min_positive}/{task_cfg.min_negative} (like Salesforce's 200 won / 200 lost)")
+def check_minimum(data: TaskData, task_cfg: TaskConfig, train_share: float = 0.6) -> None:
+    """Refuse a full model below the minimum labelled rows (like Salesforce's 200 won / 200 lost)."""
+    verdict = rows_needed(data, task_cfg, train_share)
+    if verdict.low_data:
+        raise NotEnoughData(verdict.message)
 
 
 def _evaluate(data: TaskData, booster: lgb.Booster, task_cfg: TaskConfig, cfg: TrainingConfig, params: dict):
@@ -105,7 +104,11 @@ def _evaluate(data: TaskData, booster: lgb.Booster, task_cfg: TaskConfig, cfg: T
 def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: MlflowClient | None = None) -> TrainResult:
     task_cfg: TaskConfig = getattr(cfg, task)
     data = load_task(features_dir, task)
-    check_minimum(data, task_cfg)
+    manifest = json.loads((Path(features_dir) / "feature_manifest.json").read_text())
+    verdict = rows_needed(data, task_cfg, manifest.get("config", {}).get("split", {}).get("train", 0.6))
+    check_low_data(verdict, data, cfg.low_data)
+    if verdict.low_data:
+        task_cfg = task_cfg.model_copy(update={"calibration": "sigmoid"})  # isotonic steps overfit a few rows
     client = client or MlflowClient()
     mark_interrupted_runs(client)
     held = HeldAliases(client)  # aliases move only once the run has finished
@@ -121,8 +124,13 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
         mlflow.log_params({"rows_train": len(data.y["train"]), "rows_valid": len(data.y["valid"]),
                            "rows_test": len(data.y["test"]), "n_features": len(data.features)})
 
-        study = tune(data, cfg, task_cfg, study_id)
-        params = study.best_trial.params
+        mlflow.set_tags(source_tags(manifest.get("data_source", {}), data.fingerprint["sha256"]))
+        if verdict.low_data:  # too few rows to tune on: fixed, strongly regularised parameters
+            study, params = None, {k: int(v) if k in INT_PARAMS else v for k, v in cfg.low_data.params.items()}
+            mlflow.set_tags({LOW_DATA_TAG: "true", "low_data_reason": verdict.message})
+        else:
+            study = tune(data, cfg, task_cfg, study_id)
+            params = study.best_trial.params
         final_params = base_params(task, cfg) | params
         booster = fit_booster(final_params, data, cfg)
         mlflow.log_params({f"best_{k}": v for k, v in params.items()} | {"best_iteration": booster.best_iteration})
@@ -139,7 +147,7 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
         y_test = data.y["test"]
         figures = (plots.residual_plot(y_test, pred, folder) if task == "amount"
                    else plots.classification_plots(y_test, pred, folder))
-        figures += plots.importance_plot(booster, folder) + plots.optuna_plots(study, folder)
+        figures += plots.importance_plot(booster, folder) + (plots.optuna_plots(study, folder) if study else [])
         figures += plots.shap_plot(booster, data.X["test"], folder, sample=500, seed=cfg.seed)
         for path in figures:
             mlflow.log_artifact(str(path), "plots")
@@ -160,10 +168,13 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
         info = mlflow.pyfunc.log_model(name="model", python_model=CvreModel(), artifacts=artifacts,
                                        input_example=data.raw_example, registered_model_name=name)
         version = str(info.registered_model_version)
-        decision = _promote(held, name, version, data, metrics, task, task_cfg, cfg)
+        version_tags = source_tags(manifest.get("data_source", {}), data.fingerprint["sha256"])
+        for key, value in (version_tags | ({LOW_DATA_TAG: "true"} if verdict.low_data else {})).items():
+            client.set_model_version_tag(name, version, key, value)
+        decision = _promote(held, name, version, data, metrics, task, task_cfg, cfg, verdict.low_data)
         mlflow.set_tags({"promotion": "champion" if decision.promoted else "challenger",
                          "promotion_reason": decision.reason})
-        result = TrainResult(task, parent.info.run_id, metrics, version, decision, params)
+        result = TrainResult(task, parent.info.run_id, metrics, version, decision, params, verdict.message)
     held.apply()
     return result
 
@@ -189,16 +200,31 @@ def beats_baselines(metrics: dict, task: Task, task_cfg: TaskConfig) -> tuple[bo
                 f"auc {metrics['auc']:.4f} vs {auc_key} {best_auc:.4f} (tolerance {task_cfg.auc_tolerance})")
 
 
-def _promote(client, name, version, data: TaskData, metrics, task, task_cfg: TaskConfig, cfg) -> Decision:
+def _promote(client, name, version, data: TaskData, metrics, task, task_cfg: TaskConfig, cfg,
+             low_data: bool = False) -> Decision:
+    """The gate. A low_data model never replaces a full champion (and needs not beat the baselines to stand in
+    where there is none); a full model that beats its baselines always replaces a low_data champion."""
     key, higher = PRIMARY[task]
     value = metrics[key]
+    champion = alias_version(client, name, CHAMPION)
+    champion_is_low_data = champion is not None and is_low_data(client, name, champion)
+    if low_data:
+        if champion is not None and not champion_is_low_data:
+            reason = f"a low_data model never replaces the full champion v{champion}; not promoted"
+            log.warning("%s v%s %s", name, version, reason)
+            return Decision(False, reason)
+        client.set_registered_model_alias(name, CHALLENGER, version)
+        set_champion(client, name, version)
+        return Decision(True, "low_data model: stands in as champion until a full model is trained")
     beats, why = beats_baselines(metrics, task, task_cfg)
     if not beats:
         reason = f"does NOT beat its baselines: {why}; not promoted"
         log.warning("%s v%s %s", name, version, reason)
         return Decision(False, reason)
     client.set_registered_model_alias(name, CHALLENGER, version)
-    champion = alias_version(client, name, CHAMPION)
+    if champion_is_low_data:
+        set_champion(client, name, version)
+        return Decision(True, f"a full model replaces the low_data champion v{champion}; {why}")
     champion_value = None
     if champion is not None:
         model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
