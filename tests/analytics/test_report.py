@@ -167,7 +167,9 @@ def test_page_in_headless_chromium(browser, pages, leakage_dir, tmp_path, name, 
     text = open_page(browser, pages[name], charts)
     expected = [euros(head["recoverable_ev"]), f"{head['recoverable_share_of_leakage']:.1%}"]
     expected += ([euros(head["ev"]), euros(head["leaked_ev"]), f"{head['trust_score']:.1%}"] if name == "health"
-                 else [f"{head['governance_roi']:.1f}x", "Tier A leads contacted within 24 h", "P1"])
+                 else [f"{head['governance_roi']:.1f}x", "Tier A leads contacted within 24 h", "P1",
+                       euros(head["causal_recoverable_ev"]),
+                       f"95% interval {euros(head['causal_ci_low'])} to {euros(head['causal_ci_high'])}"])
     assert all(e in text for e in expected), [e for e in expected if e not in text]
     tier_a = outputs.segments.query("slicer == 'tier' and segment == 'A'").iloc[0]
     kpis = choose(browser, "tier", "A")

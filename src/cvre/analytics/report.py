@@ -22,15 +22,27 @@ def print_headline(run: LeakageRun, console: Console) -> None:
     console.print(f"Expected value {h['ev']:,.0f} EUR | leaked {h['leaked_ev']:,.0f} EUR ({h['leaked_share']:.1%}) | "
                   f"recoverable {h['recoverable_ev']:,.0f} EUR ({h['recoverable_share_of_leakage']:.1%} of leakage) | "
                   f"ROI {h['governance_roi']:.1f}x | CRM trust {h['trust_score']:.0%}")
+    if "causal_recoverable_ev" in h:
+        console.print(f"[bold green]Recoverable by the rules, causal estimate ({h['causal_estimand']}): "
+                      f"{h['causal_recoverable_ev']:,.0f} EUR, {h['causal_level']:.0%} interval "
+                      f"{h['causal_ci_low']:,.0f} to {h['causal_ci_high']:,.0f} EUR[/] "
+                      f"(seed 000's rules: {h['recoverable_ev']:,.0f} EUR)")
+        if "governance_note" in h:
+            console.print(f"[yellow]{h['governance_note']}[/]")
     table = Table(title="Governance scenarios (EUR)")
-    columns = ["scenario", "recovered_ev", "share_of_leakage", "share_of_ev", "roi"]
+    columns = ["scenario", *(c for c in ("causal_recovered_ev", "causal_ci_low", "causal_ci_high")
+                             if c in run.scenarios), "recovered_ev", "share_of_leakage", "share_of_ev", "roi"]
     if "model_recovered_ev" in run.scenarios:
         columns += ["model_recovered_ev"]
     if "truth_recovered_ev" in run.scenarios:
         columns += ["truth_recovered_ev", "rule_error_vs_truth"]
+        if "causal_error_vs_truth" in run.scenarios:
+            columns += ["causal_error_vs_truth"]
         if "model_error_vs_truth" in run.scenarios:
             columns += ["model_error_vs_truth"]
-    headers = {"scenario": "scenario", "recovered_ev": "recovered", "share_of_leakage": "of leakage",
+    headers = {"scenario": "scenario", "causal_recovered_ev": "causal", "causal_ci_low": "95% low",
+               "causal_ci_high": "95% high", "causal_error_vs_truth": "causal vs truth",
+               "recovered_ev": "rules", "share_of_leakage": "of leakage",
                "share_of_ev": "of EV", "roi": "ROI", "truth_recovered_ev": "truth",
                "rule_error_vs_truth": "rule vs truth", "model_recovered_ev": "model",
                "model_error_vs_truth": "model vs truth"}

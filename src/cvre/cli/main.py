@@ -74,10 +74,14 @@ def simulate(
         "--months-later", min=0, help="Move the whole world this many months later (same company, new deals); "
         "with --shift, the shift starts at the old snapshot. For drift checks against a model trained on the "
         "base world.")] = 0,
+    governance: Annotated[Path | None, typer.Option(
+        "--governance", exists=True, dir_okay=False, help="Governance rules the counterfactual policies enforce "
+        "(default: configs/governance.yaml).")] = None,
     config: ConfigOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Simulate a CRM world with known truth: a realistic export plus the truth that generated it."""
+    from cvre.core.governance import Governance
     from cvre.simulation.config import SimulationConfig
     from cvre.simulation.shift import Shift, later_period, load_shift
     from cvre.simulation.truth import POLICIES
@@ -85,6 +89,7 @@ def simulate(
 
     try:
         cfg = load_config(SimulationConfig, config, "simulate.yaml")
+        cfg.policies = load_config(Governance, governance, "governance.yaml")
         if deals is not None:
             cfg.deals = deals
         if seed is not None:
@@ -251,15 +256,20 @@ def leakage(
         "truth (simulated worlds).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Use the champion even if it was trained on another "
                                         "source.")] = False,
+    governance: Annotated[Path | None, typer.Option(
+        "--governance", exists=True, dir_okay=False, help="Governance rules the causal estimate prices: SLA, review "
+        "day, evidence cadence, compliance, scope (default: configs/governance.yaml).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA/leakage).")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Expected value, leaked and recoverable euros per behaviour, scenario and segment (seed 000's rules)."""
     from cvre.analytics.config import LeakageConfig
     from cvre.analytics.report import log_leakage_run, print_headline
+    from cvre.core.governance import Governance
 
     try:
         cfg = load_config(LeakageConfig, config, "leakage.yaml")
+        gov = load_config(Governance, governance, "governance.yaml")
         if scope or all_deals:
             cfg.scope = "all" if all_deals else scope
         if probability:
@@ -275,7 +285,7 @@ def leakage(
     setup_tracking(training.tracking)
     console.print(stores_line(training))
     try:
-        result = run_leakage(data, cfg, as_of, out, force)
+        result = run_leakage(data, cfg, as_of, out, force, gov)
     except (ProbabilityUnavailable, FileNotFoundError) as exc:  # what to do instead, in one line
         raise _fail(str(exc)) from None
     except Exception as exc:  # a missing champion or table is a user-facing error, not a traceback

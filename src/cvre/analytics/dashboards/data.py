@@ -87,11 +87,15 @@ def _numbers(series: pd.Series, digits: int = 2) -> list:
 
 
 def scenario_estimates(scenarios: pd.DataFrame) -> list[dict]:
-    """Per scenario, the win model's and the truth's recovery where the run has them (None otherwise)."""
+    """Per scenario, the causal estimate with its interval, the win model's and the truth's recovery where the
+    run has them (None otherwise)."""
     def known(row: pd.Series, col: str) -> float | None:
         return float(row[col]) if col in row and pd.notna(row[col]) else None
 
-    return [{"name": row["scenario"], "model": known(row, "model_recovered_ev"),
+    return [{"name": row["scenario"], "causal": known(row, "causal_recovered_ev"),
+             "ci_low": known(row, "causal_ci_low"), "ci_high": known(row, "causal_ci_high"),
+             "estimand": row.get("causal_estimand") if isinstance(row.get("causal_estimand"), str) else None,
+             "model": known(row, "model_recovered_ev"),
              "truth": known(row, "truth_recovered_ev")} for _, row in scenarios.iterrows()]
 
 
@@ -117,6 +121,7 @@ def payload(rows: pd.DataFrame, outputs: LeakageOutputs, cfg: ReportConfig) -> d
             "ev": _numbers(rows["ev"]),
             "leaked": _numbers(rows["leaked_ev"]),
             "recovered": {s: _numbers(rows[f"recovered_{s}"]) for s in scenarios},
+            "causal": {s: _numbers(rows[f"causal_{s}"]) for s in scenarios if f"causal_{s}" in rows},
             "flags": sum(rows[b].astype(int).to_numpy() << bit for bit, b in enumerate(BEHAVIOURS)).tolist(),
             "primary": [BEHAVIOURS.index(b) if b else -1 for b in rows["primary_behaviour"]],
             "trust": {c: _numbers(rows[c], 0) for c in TRUST_SHARES},

@@ -3,7 +3,8 @@
   "use strict";
   const D = JSON.parse(document.getElementById("cvre-data").textContent);
   const rows = D.deals;
-  const COLORS = { ev: "#2f6fad", leak: "#c0392b", healthy: "#27ae60", model: "#8e44ad", truth: "#95a5a6" };
+  const COLORS = { ev: "#2f6fad", leak: "#c0392b", healthy: "#27ae60", model: "#8e44ad", truth: "#95a5a6",
+    causal: "#e67e22" };
   const PLOT = { displaylogo: false, responsive: true };
   const LAYOUT = { margin: { t: 10, r: 20, b: 60, l: 80 }, height: 340, paper_bgcolor: "#fff", plot_bgcolor: "#fff" };
 
@@ -153,9 +154,17 @@
 
   function renderRecovery(idx, a, filtered) {
     const name = D.recoverable_scenario;
-    const truth = D.scenarios.find((s) => s.name === name).truth;
+    const chosen = D.scenarios.find((s) => s.name === name);
+    const truth = chosen.truth;
+    const causal = chosen.causal !== null && rows.causal && rows.causal[name];
+    const lead = causal ? [{ label: "Recovered EV (causal estimate)", tone: "good",
+      value: euros(filtered ? sum(rows.causal[name], idx) : chosen.causal),
+      sub: filtered ? "filtered deals (interval: whole pipeline only)"
+        : "95% interval " + euros(chosen.ci_low) + " to " + euros(chosen.ci_high) + ", " + chosen.estimand }] : [];
     kpis([
-      { label: "Recoverable EV", value: euros(a.recoverable), sub: words(name) + " scenario", tone: "good" },
+      ...lead,
+      { label: causal ? "Seed 000's rules" : "Recoverable EV", value: euros(a.recoverable),
+        sub: words(name) + " scenario" + (causal ? " (EV x haircut x rate)" : ""), tone: causal ? "" : "good" },
       { label: "Governance ROI", value: times(a.recoverable / D.cost), sub: "on " + euros(D.cost) + " governance cost" },
       { label: "Share of leakage recovered", value: pct(ratio(a.recoverable, a.leaked)), sub: "of " + euros(a.leaked) },
       { label: "Leakage left", value: euros(a.leaked - a.recoverable), sub: "after the rules", tone: "bad" },
@@ -165,6 +174,13 @@
     const names = D.scenarios.map((s) => words(s.name));
     const traces = [{ type: "bar", name: "rule engine", x: names, y: D.scenarios.map((s) => a.recovered[s.name]),
       text: D.scenarios.map((s) => euros(a.recovered[s.name])), textposition: "auto", marker: { color: COLORS.ev } }];
+    if (causal) {
+      const est = D.scenarios.map((s) => (filtered ? sum(rows.causal[s.name] || [], idx) : s.causal));
+      traces.unshift({ type: "bar", name: "causal (95% interval)", x: names, y: est, text: est.map(euros),
+        textposition: "auto", marker: { color: COLORS.causal }, error_y: filtered ? undefined : { type: "data",
+          symmetric: false, array: D.scenarios.map((s) => s.ci_high - s.causal),
+          arrayminus: D.scenarios.map((s) => s.causal - s.ci_low) } });
+    }
     for (const kind of filtered ? [] : ["model", "truth"]) {
       if (D.scenarios.some((s) => s[kind] !== null)) {
         traces.push({ type: "bar", name: kind === "model" ? "win model" : "truth (simulated)", x: names,
