@@ -48,6 +48,7 @@ def run_demo(out: Path, deals: int, seed: int, console: Console, config: Path | 
     if train:
         _train_models(run.out, console, trials)
     leakage = _leakage(out, console)
+    _engagement(out, console)
     paths = {"dashboards": _dashboards(out, leakage, console)}
     if _has_win_champion():
         paths["driver report"] = _explain(out, console)
@@ -85,6 +86,20 @@ def _leakage(world: Path, console: Console) -> Path:
     run = run_leakage(world, cfg)
     print_headline(run, console)
     return run.out
+
+
+def _engagement(world: Path, console: Console) -> None:
+    """Seed 003's insights and its four pages (written before the report index, which links them)."""
+    from cvre.analytics.dashboards.engagement_pages import write_engagement_pages
+    from cvre.analytics.engagement.config import EngagementConfig
+    from cvre.analytics.engagement.run import run_engagement
+    from cvre.analytics.engagement.summary import print_summary
+
+    console.rule("engagement: audience, campaigns, support team (cvre engagement)")
+    cfg = load_config(EngagementConfig, None, "engagement.yaml")
+    run = run_engagement(world, cfg)
+    print_summary(run, console)
+    write_engagement_pages(run.tables, run.headline, world / "reports", cfg.campaigns.alpha)
 
 
 def _dashboards(world: Path, leakage: Path, console: Console) -> Path:

@@ -34,7 +34,8 @@ def test_found_effects_match_the_planted_truth(engagement_run):
     check = engagement_run.headline["truth_check"]
     assert check["template_winner"]["found"] == check["template_winner"]["truth"] == "B"
     assert check["best_send_hour"]["found"] == check["best_send_hour"]["truth"]
-    assert abs(check["peak_share"]["found"] - check["peak_share"]["planted"]) <= 0.02
+    # this world has about 1,000 chats (standard error 1.5 points); test_support checks 2 points on 14,000
+    assert abs(check["peak_share"]["found"] - check["peak_share"]["planted"]) <= 0.03
 
 
 def test_high_intent_export_is_who_replied_more_than_the_threshold(engagement_run, small_world):
