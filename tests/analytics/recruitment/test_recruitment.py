@@ -15,18 +15,7 @@ from cvre.analytics.recruitment.data import RecruitmentData, job_frame
 from cvre.analytics.recruitment.funnel import jobs_needed, pitch_to_mer
 from cvre.analytics.recruitment.run import run_recruitment
 from cvre.analytics.recruitment.value import client_tiers
-from cvre.simulation.config import SimulationConfig
-from cvre.simulation.recruitment import RecruitmentPlan
-from cvre.simulation.world import simulate_world
 from tests.analytics.test_report import assert_no_script_errors, browser, open_page  # noqa: F401 (fixture)
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    out = tmp_path_factory.mktemp("recruitment_world")
-    simulate_world(SimulationConfig(deals=4000, seed=11, recruitment=RecruitmentPlan(enabled=True)), out,
-                   progress=False)
-    return out
 
 
 @pytest.fixture(scope="module")

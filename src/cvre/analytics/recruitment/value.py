@@ -145,8 +145,9 @@ def typical_client(d: RecruitmentData, cfg: RecruitmentConfig) -> Answer:
     c["top_20"] = client_tiers(c, cfg.tiers) != "small"
     if "employees" in c:
         c["size"] = pd.cut(c["employees"], [0, 50, 250, 1000, np.inf], labels=["<50", "50-249", "250-999", "1000+"])
+    c["repeat_client"] = np.where(c["repeat"], "repeat", "one job")  # always known, even without account data
     rows = []
-    for attribute in [x for x in ("industry", "region", "tier", "size") if x in c]:
+    for attribute in [x for x in ("industry", "region", "tier", "size", "repeat_client") if x in c]:
         g = c.groupby(attribute, observed=True)
         block = pd.DataFrame({"clients": g.size(), "net_profit_per_client": g["net_profit"].mean(),
                               "top20_share": g["top_20"].mean()})
