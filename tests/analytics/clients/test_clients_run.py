@@ -99,3 +99,13 @@ def test_clients_page_in_headless_chromium(browser, page, clients_run, tmp_path)
     Select(browser.find_element("id", "grain")).select_by_visible_text("year")
     assert_no_script_errors(browser)
     browser.save_screenshot(str(tmp_path / "clients.png"))
+
+
+def test_report_index_links_the_client_pages(tmp_path):
+    from cvre.analytics.dashboards.build import page_links
+
+    assert "Clients" not in page_links(tmp_path, tmp_path)
+    (tmp_path / "clients.html").write_text("<html></html>")
+    (tmp_path / "recruitment_seasonality.html").write_text("<html></html>")
+    links = page_links(tmp_path, tmp_path)
+    assert links["Clients"] == "clients.html" and links["Recruitment (seed 001)"] == "recruitment_seasonality.html"

@@ -29,6 +29,9 @@ def page_links(data: Path, out: Path) -> dict[str, str]:
     if explain.exists():
         links["Driver report (SHAP)"] = os.path.relpath(explain.resolve(), Path(out).resolve())
     links.update({t: f for t, f in engagement_links().items() if (Path(out) / f).exists()})  # `cvre engagement`
+    for title, file in (("Clients", "clients.html"), ("Recruitment (seed 001)", "recruitment_seasonality.html")):
+        if (Path(out) / file).exists():  # written by `cvre clients` and `cvre analyse recruitment`
+            links[title] = file
     return links
 
 
