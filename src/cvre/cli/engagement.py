@@ -32,8 +32,9 @@ def engagement(
 
     try:
         cfg = load_config(EngagementConfig, config, "engagement.yaml")
-        if compare:
-            cfg.campaigns.compare = compare
+        if compare and len(compare) != 2:
+            raise ConfigError(f"--compare: give two campaign ids (--compare A --compare B), got {len(compare)}")
+        cfg.campaigns.compare = compare or cfg.campaigns.compare
         result = run_engagement(data, cfg, as_of, out)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         console.print(f"[bold red]error:[/] {exc}")

@@ -30,6 +30,10 @@ FEATURE_GROUPS: dict[str, str] = {
     "messages": "campaign response features",
     "chats": "support chat features",
     "jobs": "back-office job features",
+    "support_messages": "support reply times, agent sign-offs and message topics (cvre engagement)",
+    "support_messages.chat_id": "messages grouped into chats (replies still pair through in_reply_to)",
+    "ticket_events": "service-desk time to resolve, resolver volume and SLA share (cvre engagement)",
+    "ab_units": "randomised-test arm comparisons (cvre engagement)",
 }
 
 

@@ -73,6 +73,10 @@ def test_cli_runs_and_reports_bad_input_in_one_line(small_world, tmp_path):
     result = runner.invoke(app, ["engagement", "--data", str(small_world), "--out", str(out), "--no-track",
                                  "--compare", "CMP0000", "--compare", "NOPE"], env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "NOPE not found" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["engagement", "--data", str(small_world), "--no-track", "--compare", "CMP0000"])
+    assert result.exit_code == 2 and "give two campaign ids" in result.output
+    result = runner.invoke(app, ["engagement", "--data", str(small_world), "--no-track", "--as-of", "soon"])
+    assert result.exit_code == 2 and "soon" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["engagement", "--data", str(tmp_path / "empty"), "--no-track"])
     assert result.exit_code == 2 and "engagement tables" in result.output.replace("\n", "")
     bad = tmp_path / "bad.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cvre.core.config import StrictModel
 
@@ -25,8 +25,15 @@ class CampaignConfig(StrictModel):
     send_hour_draws: int = Field(4000, ge=100, description="draws from the model's estimates for P(best hour)")
     seed: int = 42
     active_campaign_days: int = Field(30, ge=1, description="campaigns sent this recently are 'active'")
-    compare: list[str] = Field(default_factory=list, max_length=2,
+    compare: list[str] = Field(default_factory=list,
                                description="two campaign ids side by side (default: the last two sent)")
+
+    @field_validator("compare")
+    @classmethod
+    def _two_or_none(cls, value: list[str]) -> list[str]:
+        if len(value) not in (0, 2):
+            raise ValueError(f"give two campaign ids to compare, or none (got {len(value)})")
+        return value
 
 
 class SupportConfig(StrictModel):
