@@ -80,6 +80,9 @@ def test_clients_page_in_headless_chromium(browser, page, clients_run, tmp_path)
     text = open_page(browser, page, 6)
     kpis = browser.find_element("id", "kpis").text
     assert f"{len(rfm):,}" in kpis and "Lifetime value" in text and "champions" in text.replace("_", " ")
+    board = browser.find_element("id", "kpi-board").text
+    churn = clients_run.tables["kpi_board"].set_index("kpi").loc["churn_rate", "value"]
+    assert "churn rate" in board and f"{churn * 100:.1f}%" in board  # every KPI with its period change
     # slicer: one segment re-filters the KPI cards and the customer list
     segment = rfm["segment"].value_counts().index[0]
     Select(browser.find_element("id", "filter-segment")).select_by_visible_text(segment.replace("_", " "))

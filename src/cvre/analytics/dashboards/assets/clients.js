@@ -100,11 +100,15 @@
     const rate = key.endsWith("_rate");
     plot("kpi-trend", [{ type: "scatter", mode: "lines+markers", x: D.kpi_trend.period, y, marker: { color: BLUE } }],
       { yaxis: { tickformat: rate ? ".0%" : "", rangemode: "tozero" }, xaxis: { type: "category" } });
-    const row = D.kpi_board.find((r) => r.kpi === key);
-    const fmt = (v) => (v === null ? "n/a" : rate ? pct(v) : money(v));
-    document.getElementById("kpi-trend-note").textContent = row
-      ? `${words(key)} in ${row.period}: ${fmt(row.value)} (previous ${fmt(row.previous)}; change ` +
-        `${row.change === null ? "n/a" : (row.change >= 0 ? "+" : "") + pct(row.change)})` : "";
+    const fmt = (k, v) => (v === null ? "n/a" : k.endsWith("_rate") ? pct(v) : money(v));
+    const change = (v) => (v === null ? "n/a" : (v >= 0 ? "+" : "") + pct(v));
+    const period = D.kpi_board.length ? D.kpi_board[0].period : "";
+    document.getElementById("kpi-trend-note").innerHTML = `<b>KPI board, ${esc(period)}</b> (last complete period, ` +
+      "whole base)" + "<table id=\"kpi-board\"><thead><tr><th>KPI</th><th class=\"num\">value</th>" +
+      "<th class=\"num\">previous</th><th class=\"num\">change</th></tr></thead><tbody>" +
+      D.kpi_board.map((r) => `<tr${r.kpi === key ? ' style="font-weight:600"' : ""}><td>${esc(words(r.kpi))}</td>` +
+        `<td class="num">${esc(fmt(r.kpi, r.value))}</td><td class="num">${esc(fmt(r.kpi, r.previous))}</td>` +
+        `<td class="num">${esc(change(r.change))}</td></tr>`).join("") + "</tbody></table>";
   }
 
   function renderSegments(idx) {
