@@ -45,6 +45,9 @@ class EngagementPlan(StrictModel):
     hour_lift_width: int = Field(2, ge=1, description="the lift falls linearly to 0 this many hours away")
     peak_window: tuple[int, int] = Field((18, 21), description="[start, end) hours of the customers' peak")
     peak_share: float = Field(0.6, gt=0, lt=1, description="share of customer messages in the peak window")
+    agent_speed: dict[str, float] = Field(
+        default_factory=lambda: {"AGT003": 0.5, "AGT008": 2.0},
+        description="response-time multiplier per agent (0.5 = answers twice as fast); others 1")
     topics: dict[str, float] = Field(
         default_factory=lambda: {"refund": 0.28, "pricing": 0.22, "error": 0.18, "delivery": 0.14,
                                  "login": 0.10, "cancel": 0.08})
@@ -56,6 +59,8 @@ class EngagementPlan(StrictModel):
             raise ValueError("send_hours must be 0-23, first <= last, with best_send_hour inside")
         if not 0 <= self.peak_window[0] < self.peak_window[1] <= 24:
             raise ValueError("peak_window must be [start, end) within 0-24")
+        if any(v <= 0 for v in self.agent_speed.values()):
+            raise ValueError("agent_speed multipliers must be > 0")
         unknown = set(self.topics) - set(TOPIC_TEXTS)
         if unknown or not self.topics:
             raise ValueError(f"topics must be among {sorted(TOPIC_TEXTS)} (got {sorted(unknown)})")
@@ -105,6 +110,11 @@ def finish_chats(rng: np.random.Generator, chats: pd.DataFrame, plan: Engagement
     plus each chat's messages (the customer's text by topic, the agent's reply signed with their initials)."""
     as_of = to_timestamps(start, np.array([end_day]))[0]
     out = chats.copy()
+    speed = out["agent_id"].map(plan.agent_speed).fillna(1.0).to_numpy()  # planted fast and slow agents
+    answered_in = out["first_response_at"] - out["created_at"]
+    out["accepted_at"] = out["created_at"] + (out["accepted_at"] - out["created_at"]) * speed
+    out["first_response_at"] = out["created_at"] + answered_in * speed
+    out["resolved_at"] = out["resolved_at"] + (out["first_response_at"] - out["created_at"] - answered_in)
     for col in ("accepted_at", "first_response_at", "resolved_at"):
         out[col] = out[col].where(out[col] <= as_of)
     out["agent_id"] = out["agent_id"].where(out["accepted_at"].notna())
@@ -146,4 +156,5 @@ def engagement_truth(plan: EngagementPlan, chats: pd.DataFrame, topic: pd.Series
         "topic_shares_planted": plan.topics,
         "topic_shares_realised": topic.value_counts(normalize=True).round(4).to_dict(),
         "chats_unassigned_at_export": int(chats["agent_id"].isna().sum()),
+        "agent_speed": plan.agent_speed,
     }

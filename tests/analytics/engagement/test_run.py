@@ -34,6 +34,7 @@ def test_found_effects_match_the_planted_truth(engagement_run):
     check = engagement_run.headline["truth_check"]
     assert check["template_winner"]["found"] == check["template_winner"]["truth"] == "B"
     assert check["best_send_hour"]["found"] == check["best_send_hour"]["truth"]
+    assert check["fastest_agent"]["found"] == check["fastest_agent"]["truth"]
     # this world has about 1,000 chats (standard error 1.5 points); test_support checks 2 points on 14,000
     assert abs(check["peak_share"]["found"] - check["peak_share"]["planted"]) <= 0.03
 

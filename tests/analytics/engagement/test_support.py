@@ -92,8 +92,12 @@ def test_peak_share_is_within_two_points_of_the_planted_one(chatty_world):
     assert window["share"] == pytest.approx(truth["peak_share_realised"])
 
 
-def test_planted_topics_and_queue_in_the_simulated_world(small_world):
+def test_planted_topics_agents_and_queue_in_the_simulated_world(small_world):
     t = read_tables(small_world / "export", ["chats", "support_messages"])
+    speed = json.loads((small_world / "truth" / "engagement_truth.json").read_text())["agent_speed"]
+    board = support.leaderboard(support.chat_responses(t["chats"])).set_index("agent")
+    fastest, slowest = min(speed, key=speed.get), max(speed, key=speed.get)
+    assert board.loc[fastest, "speed_rank"] == 1 and board["speed_rank"].idxmax() == slowest
     inbound = t["support_messages"][t["support_messages"]["inbound"]]
     keywords = topic_keywords(inbound["text"], top=8)["keyword"].tolist()
     assert {"refund", "error"} <= set(keywords[:4])

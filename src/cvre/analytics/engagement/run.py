@@ -121,7 +121,7 @@ def support_section(t: dict, as_of: pd.Timestamp, cfg: EngagementConfig, out: di
         "team_efficiency": coffee.team_efficiency(responses, queue, as_of, cfg.coffee)}
 
 
-def truth_check(data: Path, head: dict) -> dict:
+def truth_check(data: Path, head: dict, tables: dict[str, pd.DataFrame]) -> dict:
     """On a simulated world: the planted effects beside what the analysis found."""
     path = Path(data) / TRUTH_DIR / "engagement_truth.json"
     if not path.exists():
@@ -132,7 +132,16 @@ def truth_check(data: Path, head: dict) -> dict:
             "best_send_hour": {"truth": truth["best_send_hour"], "found": hour.get("best_hour")},
             "peak_share": {"truth": truth["peak_share_realised"], "planted": truth["peak_share_planted"],
                            "found": window.get("share"), "truth_window": truth["peak_window"],
-                           "found_window": [window.get("start_hour"), window.get("end_hour")]}}
+                           "found_window": [window.get("start_hour"), window.get("end_hour")]},
+            **fastest_agent_check(truth, tables.get("leaderboard"))}
+
+
+def fastest_agent_check(truth: dict, board: pd.DataFrame | None) -> dict:
+    speed = truth.get("agent_speed") or {}
+    if not speed or board is None or board.empty:
+        return {}
+    return {"fastest_agent": {"truth": min(speed, key=speed.get),
+                              "found": board.sort_values("speed_rank")["agent"].iloc[0]}}
 
 
 def run_engagement(data: Path, cfg: EngagementConfig, as_of: str | None = None,
@@ -159,7 +168,7 @@ def run_engagement(data: Path, cfg: EngagementConfig, as_of: str | None = None,
     if "ab_units" in t:
         tables["experiment"] = experiment_table(t["ab_units"], cfg)
         head["sections"].append("experiment")
-    head["truth_check"] = truth_check(data, head)
+    head["truth_check"] = truth_check(data, head, tables)
     tables.pop("_engagement", None)
     out = Path(out) if out else data / ENGAGEMENT_DIR
     out.mkdir(parents=True, exist_ok=True)
