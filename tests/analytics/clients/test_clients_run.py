@@ -43,6 +43,7 @@ def test_clv_against_the_simulators_truth(clients_run):
     truth = clients_run.clv_truth
     assert truth is not None and truth["customers"] == len(clients_run.tables["rfm"])
     assert abs(truth["total_error"]) < 0.15 and truth["spearman"] > 0.7
+    assert truth["interval_coverage"] > 0.75  # customer-level 90% intervals hold the true expected spend
 
 
 @pytest.mark.slow

@@ -177,19 +177,43 @@ def customer_value(bg: np.ndarray, gg: np.ndarray, summary: pd.DataFrame, horizo
             "expected_spend_per_purchase": spend, "clv": spend * (discount @ per_step)}
 
 
+def latent_value(bg: np.ndarray, gg: np.ndarray, summary: pd.DataFrame, horizon: float,
+                 rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """One draw of each customer's own (latent) purchase rate, dropout, alive state and spend, given their history,
+    and the purchases and value they imply over `horizon`: what the customer-level intervals are made of."""
+    r, alpha, a, b = bg
+    p, q, g = gg
+    x, tx, T, m = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T", "monetary"))
+    alive = rng.random(len(x)) < probability_alive(bg, x, tx, T)
+    rate = rng.gamma(r + x, 1.0 / (alpha + T))  # purchases per unit of time
+    dropout = rng.beta(a, b + x)  # after each purchase
+    purchases = np.where(alive, -np.expm1(-rate * dropout * horizon) / dropout, 0.0)
+    nu = rng.gamma(q + p * x, 1.0 / (g + x * m))
+    return {"expected_purchases": purchases, "clv": purchases * p / nu}
+
+
 def lifetime_values(summary: pd.DataFrame, bg: Fit, gg: Fit, horizon: float, steps: int = 12,
                     discount_per_step: float = 0.0, draws: int = 200, level: float = 0.9,
                     seed: int = 0) -> pd.DataFrame:
-    """Per customer the point estimates and `level` intervals from `draws` parameter draws."""
+    """Per customer the point estimates and `level` intervals from `draws` draws.
+
+    Probability alive: the parameters' uncertainty. Expected purchases and CLV: each draw takes parameters from
+    their sampling distribution and then the customer's own latent rate, dropout, alive state and spend given
+    their history (so the interval holds the customer's true expected value, not just the population's).
+    """
     rng = np.random.default_rng(seed)
     bg_draws, gg_draws = bg.draws(draws, rng), gg.draws(draws, rng)
-    runs = [customer_value(b, g, summary, horizon, steps, discount_per_step) for b, g in zip(bg_draws, gg_draws,
-                                                                                            strict=True)]
-    out = pd.DataFrame(index=summary.index)
+    point = customer_value(bg.params, gg.params, summary, horizon, steps, discount_per_step)
+    alive = np.vstack([probability_alive(b, *(summary[c].to_numpy(float) for c in ("frequency", "recency", "T")))
+                       for b in bg_draws])
+    latent = [latent_value(b, g, summary, horizon, rng) for b, g in zip(bg_draws, gg_draws, strict=True)]
+    undiscounted = point["expected_spend_per_purchase"] * point["expected_purchases"]
+    discount = np.divide(point["clv"], undiscounted, out=np.ones_like(undiscounted), where=undiscounted > 0)
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
-    for key in runs[0]:
-        stack = np.vstack([r[key] for r in runs])
-        out[key] = stack[0]
-        if key != "expected_spend_per_purchase":
-            out[f"{key}_low"], out[f"{key}_high"] = np.quantile(stack, [lo, hi], axis=0)
-    return out
+    out = pd.DataFrame(point, index=summary.index)
+    out["p_alive_low"], out["p_alive_high"] = np.quantile(alive, [lo, hi], axis=0)
+    for key, scale in (("expected_purchases", 1.0), ("clv", discount)):
+        stack = np.vstack([d[key] for d in latent]) * scale
+        out[f"{key}_low"], out[f"{key}_high"] = np.quantile(stack, [lo, hi], axis=0)
+    return out[["expected_purchases", "expected_purchases_low", "expected_purchases_high", "p_alive", "p_alive_low",
+                "p_alive_high", "expected_spend_per_purchase", "clv", "clv_low", "clv_high"]]

@@ -86,7 +86,7 @@
     ];
     if (C.clv) {
       cards.push({ label: "Lifetime value", value: money(sum(C.clv, idx)), tone: "good",
-        sub: money(sum(C.clv_low, idx)) + " - " + money(sum(C.clv_high, idx)) + " (interval sum)" });
+        sub: "next " + D.headline.clv_horizon_days + " days; 90% intervals per customer below" });
       const risk = idx.length ? idx.reduce((s, i) => s + 1 - C.p_alive[i], 0) / idx.length : NaN;
       cards.push({ label: "Churn risk", value: pct(risk), sub: "mean 1 - probability alive", tone: "bad" });
     }
