@@ -165,3 +165,12 @@ def test_a_corrupt_churn_model_at_start_up_never_blocks_deal_scoring(server, tmp
     assert holder.ready and holder.models.amount is not None and holder.clients is None
     assert holder.status()["cvre-churn"]["state"] == "failed"
     assert json.dumps(holder.status())  # the states are plain JSON for /readyz
+
+
+@pytest.mark.parametrize(("route", "body"), [
+    ("/score_deals", {"deals": [deal("TOP-1")], "as_of": AS_OF, "colour": "blue"}),
+    ("/score_clients", {"clients": [], "notes": "x"}),
+])
+def test_unknown_top_level_keys_are_a_400(client, route, body):
+    response = client.post(route, json=body)
+    assert response.status_code == 400 and ("colour" in response.text or "notes" in response.text), response.text

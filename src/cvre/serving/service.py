@@ -13,6 +13,7 @@ import bentoml
 import mlflow
 import pandas as pd
 from bentoml.exceptions import BentoMLException
+from pydantic import ConfigDict
 from starlette.responses import JSONResponse
 
 from cvre.core.config import load_config
@@ -77,6 +78,22 @@ def _unavailable(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
 
 
+class ScoreDealsInput(bentoml.IODescriptor):
+    """The /score_deals body; an unknown top-level key is a 400, as inside a deal."""
+
+    model_config = ConfigDict(extra="forbid")
+    deals: DealList
+    as_of: OptionalMoment = None
+
+
+class ScoreClientsInput(bentoml.IODescriptor):
+    """The /score_clients body; an unknown top-level key is a 400, as inside a client."""
+
+    model_config = ConfigDict(extra="forbid")
+    clients: list[ClientIn]
+    as_of: OptionalMoment = None
+
+
 @bentoml.service(name="cvre-scoring", traffic={"timeout": 60}, metrics={"enabled": False})
 class CvreScoring:
     """Win probability, expected amount and value, reasons and behaviour warnings for open deals."""
@@ -99,7 +116,7 @@ class CvreScoring:
     def _score_deals(self, deals: list[DealIn], as_of: pd.Timestamp) -> list[DealScore]:
         return score_deals(deals, self.holder.models, as_of, self.cfg.deals, self.cfg.rules, log=self.scoring_log)
 
-    @bentoml.api(route="/score_deals")
+    @bentoml.api(route="/score_deals", input_spec=ScoreDealsInput)
     async def score_deals(self, deals: DealList, as_of: OptionalMoment = None) -> list[DealResult]:
         """Score one or many open deals given in the canonical CRM form (deal, stage history, activities).
 
@@ -115,7 +132,7 @@ class CvreScoring:
         stamp = _snapshot(as_of) if as_of else None  # None: now, when the batch is scored
         return await self.batcher([DealJob(deal, stamp) for deal in deals])
 
-    @bentoml.api(route="/score_clients")
+    @bentoml.api(route="/score_clients", input_spec=ScoreClientsInput)
     def score_clients(self, clients: list[ClientIn], as_of: OptionalMoment = None) -> list[ClientScore]:
         """Churn probability, risk band and reasons for one or many clients in the canonical CRM form
         (purchases, support chats, campaign messages, optionally deals and jobs)."""
