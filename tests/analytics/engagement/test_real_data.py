@@ -10,9 +10,9 @@ from cvre.analytics.engagement.config import EngagementConfig
 from cvre.analytics.engagement.run import run_engagement
 from cvre.core.config import PACKAGE_CONFIG_DIR, load_config
 from cvre.ingest.run import run_import
+from tests.conftest import DATASETS
 
 pytestmark = pytest.mark.real_data
-DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
 
 
 def _imported(name: str, tmp_path: Path):
