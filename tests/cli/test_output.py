@@ -11,7 +11,7 @@ import warnings
 import pytest
 from rich.table import Table
 
-from cvre.cli.output import make_console, setup_logging
+from cvre.cli.output import make_console, quiet_mlflow_prints, setup_logging
 
 CVRE = [sys.executable, "-c", "from cvre.cli.main import run; run()"]
 
@@ -48,6 +48,19 @@ def test_verbose_shows_library_warnings_on_screen(tmp_path, capsys, restore_logg
     setup_logging(verbose=True, log_file=tmp_path / "cvre.log")
     warnings.warn("a library's notice", UserWarning, stacklevel=1)
     assert "a library's notice" in capsys.readouterr().err
+
+
+def test_mlflow_registry_prints_are_quiet_without_v(capsys):
+    from mlflow.utils.logging_utils import enable_logging, eprint
+
+    quiet_mlflow_prints()
+    try:
+        eprint("Successfully registered model 'cvre-win'.")
+        assert "registered" not in capsys.readouterr().err
+    finally:
+        enable_logging()
+    eprint("Created version '1'")
+    assert "Created version" in capsys.readouterr().err
 
 
 def test_help_leaves_no_log_folder_behind(tmp_path):

@@ -12,7 +12,7 @@ from rich.traceback import Traceback
 from cvre.cli.clients import analyse_app, clients
 from cvre.cli.engagement import engagement
 from cvre.cli.models import models_app
-from cvre.cli.output import LOG_FILE, make_console, setup_logging
+from cvre.cli.output import LOG_FILE, MLFLOW_COMMANDS, make_console, quiet_mlflow_prints, setup_logging
 from cvre.cli.tables import rows_table
 from cvre.core.config import ConfigError, load_config
 
@@ -43,11 +43,13 @@ def _unexpected(exc: BaseException, code: int = 2) -> typer.Exit:
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option(
+def main(ctx: typer.Context, verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help=f"Show library warnings, debug logging and the traceback of an unexpected error "
         f"(always written to {LOG_FILE}).")] = False) -> None:
     _verbose["on"] = verbose
     setup_logging(verbose)
+    if not verbose and ctx.invoked_subcommand in MLFLOW_COMMANDS:
+        quiet_mlflow_prints()
 
 
 def run() -> None:

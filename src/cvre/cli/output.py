@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 LOG_FILE = Path("logs") / "cvre.log"  # relative to the project folder (the working directory)
+MLFLOW_COMMANDS = {"train", "leakage", "explain", "monitor", "models", "demo", "clients", "engagement"}
 PIPED_WIDTH = 200  # a pipe or file has no width: wide enough that no table needs to cut a name
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -51,6 +52,14 @@ def setup_logging(verbose: bool, log_file: Path = LOG_FILE) -> Path:
     logging.captureWarnings(True)
     warnings.simplefilter("default")
     return log_file
+
+
+def quiet_mlflow_prints() -> None:
+    """MLflow prints registry events ("Successfully registered model ...") straight to stderr, not through
+    logging; without -v they are left out (the run and the registry keep the facts)."""
+    from mlflow.utils.logging_utils import disable_logging
+
+    disable_logging()
 
 
 class _LazyFileHandler(logging.FileHandler):

@@ -74,6 +74,9 @@ def tune(data: TaskData, cfg: TrainingConfig, task_cfg: TaskConfig, study_name: 
     metric = METRIC[data.task]
     sampler = optuna.samplers.TPESampler(seed=cfg.seed)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=cfg.tuning.pruner_warmup_steps)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.disable_default_handler()  # its records go through the app's logging (logs/cvre.log)
+    optuna.logging.enable_propagation()
     study = optuna.create_study(study_name=study_name, storage=_storage(cfg.tuning.storage), direction="minimize",
                                 sampler=sampler, pruner=pruner, load_if_exists=True)
     done = len([t for t in study.trials if t.state.is_finished()])
@@ -97,9 +100,6 @@ def tune(data: TaskData, cfg: TrainingConfig, task_cfg: TaskConfig, study_name: 
 
     remaining = max(0, cfg.tuning.trials - done)
     if remaining:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        optuna.logging.disable_default_handler()  # its records go through the app's logging (logs/cvre.log)
-        optuna.logging.enable_propagation()
         study.optimize(objective, n_trials=remaining, timeout=cfg.tuning.safety_timeout_s, show_progress_bar=True)
     report_safety_cap(study, cfg.tuning.trials, cfg.tuning.safety_timeout_s)
     return study
