@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from typer.testing import CliRunner
 
-from cvre.cli.main import app
-
 UNEXPECTED = "shows the traceback"  # the hint the CLI adds to an error it did not foresee
 
 runner = CliRunner()
@@ -29,6 +27,8 @@ class Ran:
 
 
 def cvre(*args: str) -> Ran:
+    from cvre.cli.main import app
+
     result = runner.invoke(app, list(args))
     output = result.output
     if result.exception is not None and not isinstance(result.exception, SystemExit):

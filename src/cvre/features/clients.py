@@ -85,8 +85,9 @@ def client_features(tables: dict[str, pd.DataFrame], snapshot: pd.Timestamp, cfg
     if "repeat_business" in out.columns:
         out["repeat_business"] = out["repeat_business"].astype("boolean").fillna(False).astype(bool)
     accounts = tables.get("accounts")
-    if accounts is not None:
-        out = out.join(accounts.set_index("account_id")[["industry", "tier", "region"]])
+    context = [c for c in ("industry", "tier", "region") if accounts is not None and c in accounts.columns]
+    if context:
+        out = out.join(accounts.drop_duplicates("account_id").set_index("account_id")[context])
     out.insert(0, "snapshot", snapshot)
     return out.drop(columns=["first_purchase", "last_purchase"]).reset_index().rename(columns={"index": "account_id"})
 
@@ -102,8 +103,8 @@ def churn_labels(tables: dict[str, pd.DataFrame], clients: pd.DataFrame, snapsho
 
 def _deal_history(tables, snapshot) -> pd.DataFrame:
     opps = tables.get("opportunities")
-    if opps is None:
-        return pd.DataFrame()
+    if opps is None or not {"account_id", "closed_at", "outcome"} <= set(opps.columns):
+        return pd.DataFrame()  # a deal history needs the account, the close date and the outcome
     closed = opps[opps["closed_at"].notna() & (opps["closed_at"] <= snapshot)]
     won = closed[closed["outcome"] == "won"]
     out = pd.DataFrame({"deals_closed": _sum_by(closed, "account_id"), "deals_won": _sum_by(won, "account_id")})
@@ -115,37 +116,50 @@ def _deal_history(tables, snapshot) -> pd.DataFrame:
 
 def _back_office(tables, snapshot) -> pd.DataFrame:
     jobs = tables.get("jobs")
-    if jobs is None:
+    if jobs is None or "account_id" not in jobs.columns:
         return pd.DataFrame()
     done = jobs[jobs["opened_at"] <= snapshot]
-    profit = done.assign(net=done["fee"].fillna(0) - done["cost"].fillna(0))
-    return pd.DataFrame({"jobs": _sum_by(done, "account_id"), "placements": _sum_by(done, "account_id", "placements"),
-                         "net_profit": _sum_by(profit, "account_id", "net")})
+    out = pd.DataFrame({"jobs": _sum_by(done, "account_id")})
+    if "placements" in done.columns:
+        out["placements"] = _sum_by(done, "account_id", "placements")
+    if {"fee", "cost"} <= set(done.columns):
+        profit = done.assign(net=done["fee"].fillna(0) - done["cost"].fillna(0))
+        out["net_profit"] = _sum_by(profit, "account_id", "net")
+    return out
 
 
 def _support(tables, snapshot) -> pd.DataFrame:
     chats = tables.get("chats")
-    if chats is None:
+    if chats is None or "account_id" not in chats.columns:
         return pd.DataFrame()
     c = chats[chats["created_at"] > snapshot - pd.Timedelta(days=180)]
-    c = c.assign(response_min=days_between(c["first_response_at"], c["created_at"]) * 1440.0,
-                 unresolved=c["resolved_at"].isna().astype(float))
     g = c.groupby("account_id", observed=True)
-    return pd.DataFrame({"chats_180d": g.size(), "chat_response_minutes": g["response_min"].median(),
-                         "chat_unresolved_share": g["unresolved"].mean()})
+    out = pd.DataFrame({"chats_180d": g.size()})
+    if "first_response_at" in c.columns:
+        minutes = pd.Series(days_between(c["first_response_at"], c["created_at"]) * 1440.0, index=c.index)
+        out["chat_response_minutes"] = minutes.groupby(c["account_id"], observed=True).median()
+    if "resolved_at" in c.columns:
+        out["chat_unresolved_share"] = c["resolved_at"].isna().astype(float).groupby(c["account_id"],
+                                                                                     observed=True).mean()
+    return out
 
 
 def _engagement(tables, snapshot) -> pd.DataFrame:
     messages, contacts = tables.get("messages"), tables.get("contacts")
-    if messages is None or (contacts is None and "account_id" not in messages.columns):
+    if messages is None or ("account_id" not in messages.columns and
+                            (contacts is None or "account_id" not in contacts.columns)):
         return pd.DataFrame()
     m = messages if "account_id" in messages.columns else with_account(messages, contacts)
-    m = m.assign(read=m["read_at"].notna().astype(float), replied=m["replied_at"].notna().astype(float))
     g = m.groupby("account_id", observed=True)
-    return pd.DataFrame({"messages_received": g.size(), "message_read_rate": g["read"].mean(),
-                         "message_reply_rate": g["replied"].mean()})
+    out = pd.DataFrame({"messages_received": g.size()})
+    for column, name in (("read_at", "message_read_rate"), ("replied_at", "message_reply_rate")):
+        if column in m.columns:
+            out[name] = m[column].notna().astype(float).groupby(m["account_id"], observed=True).mean()
+    return out
 
 
 def with_account(messages: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
     """Messages with their contact's account (done once before the churn snapshots, not at each)."""
+    if "account_id" not in contacts.columns:
+        return messages
     return messages.merge(contacts[["contact_id", "account_id"]], on="contact_id", how="inner")

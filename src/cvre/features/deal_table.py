@@ -41,7 +41,8 @@ def _acts_for(tables: dict, cut: pd.DataFrame) -> pd.DataFrame:
     t = seconds(acts["occurred_at"])
     keep = known_by_cutoff(d, t, seconds(cut["cutoff"]))
     logged = acts["logged"].fillna(False).to_numpy(dtype=bool) if "logged" in acts else np.ones(len(acts), bool)
-    type_code = pd.Categorical(acts["activity_type"], categories=ACTIVITY_TYPES).codes
+    type_code = (pd.Categorical(acts["activity_type"], categories=ACTIVITY_TYPES).codes if "activity_type" in acts
+                 else np.full(len(acts), -1, dtype=np.int8))  # unknown types count in the totals only
     return pd.DataFrame({"d": d[keep], "t": t[keep], "type_code": type_code[keep], "logged": logged[keep]})
 
 

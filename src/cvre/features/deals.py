@@ -26,7 +26,7 @@ def deal_cutoffs(opps: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     instant has age 0). A closed deal without a close date (exports without one) is described as exported, at
     `as_of`: it is still a labelled row, its features are the export's.
     """
-    outcome = opps["outcome"] if "outcome" in opps.columns else pd.Series(pd.NA, index=opps.index, dtype="string")
+    outcome = opps["outcome"] if "outcome" in opps.columns else outcome_of_stage(opps["stage"])
     closed = outcome.isin(["won", "lost"]).fillna(False).to_numpy()
     is_open = (outcome == "open").fillna(False).to_numpy()
     keep = closed | is_open
@@ -41,10 +41,16 @@ def deal_cutoffs(opps: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
         {
             "opportunity_id": o["opportunity_id"].to_numpy(),
             "cutoff": pd.to_datetime(cutoff),
-            "won": np.where(closed, (o["outcome"] == "won").fillna(False).to_numpy().astype(float), np.nan),
+            "won": np.where(closed, (outcome[keep] == "won").fillna(False).to_numpy().astype(float), np.nan),
             "is_open": ~closed,
         }
     )
+
+
+def outcome_of_stage(stage: pd.Series) -> pd.Series:
+    """won / lost / open from the stage, for an export without an outcome column."""
+    return stage.map({"closed_won": "won", "closed_lost": "lost"}).fillna(
+        stage.where(stage.isna(), "open")).astype("string")
 
 
 def observed_stage_features(opps: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFrame:

@@ -24,7 +24,7 @@ class Current:
 
 def _score(model, frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
     out = frame.reindex(columns=features)
-    out[PREDICTION] = model.predict(out)["probability"].to_numpy() if len(out) else []
+    out[PREDICTION] = model.predict(None, out)["probability"].to_numpy() if len(out) else []
     return out
 
 
@@ -34,7 +34,9 @@ def current_from_features(features_dir: Path, ref: Reference, model_uri: str) ->
     score_path = features_dir / f"{SCORE_TABLES[ref.task]}.parquet"
     if not score_path.exists():
         raise FileNotFoundError(f"{score_path}: missing; build the later period's features with `cvre features`")
-    model = mlflow.pyfunc.load_model(model_uri)
+    # the python model itself: it casts the frame as training did (MLflow's signature check would refuse a
+    # feature an export lacks, e.g. no_activity all missing without activities)
+    model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
     scored = _score(model, pd.read_parquet(score_path), ref.features)
     prefix, label, time_col, _ = TABLES[ref.task]
     parts = [pd.read_parquet(p) for s in SPLITS if (p := features_dir / f"{prefix}_{s}.parquet").exists()]

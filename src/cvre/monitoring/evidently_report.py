@@ -50,7 +50,10 @@ def build_snapshot(reference: pd.DataFrame, current: pd.DataFrame, columns: list
     from evidently import Dataset, Report
     from evidently.presets import DataDriftPreset, DataSummaryPreset
 
-    cols = [c for c in columns if c in reference.columns and c in current.columns]
+    # Evidently refuses a column empty on either side (a field this batch's export lacks); our own drift engine
+    # still reports it as missing
+    cols = [c for c in columns if c in reference.columns and c in current.columns
+            and reference[c].notna().any() and current[c].notna().any()]
     ref = _as_evidently(sample_rows(reference[cols], report.sample_rows, seed), kinds)
     cur = _as_evidently(sample_rows(current[cols], report.sample_rows, seed + 1), kinds)
     definition = _definition(ref, kinds)
