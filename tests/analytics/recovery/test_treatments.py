@@ -29,7 +29,8 @@ def test_each_rule_moves_only_its_behaviour_as_the_simulator_does():
 
 def test_combined_and_scope():
     d = deals()
-    gov = Governance(scope=RuleScopes(response_sla=RuleScope(tiers=["A"]), stall_review=RuleScope(business_types=["new"])))
+    gov = Governance(scope=RuleScopes(response_sla=RuleScope(tiers=["A"]),
+                                      stall_review=RuleScope(business_types=["new"])))
     both, moved = shifted(treatments(d), d, "combined", gov)
     assert both[RESPONSE].tolist()[::3] == [48.0, 72.0]  # tier B is outside the SLA's scope
     assert both[STALL].tolist() == [25.0, 20.0, 28.0, 60.0]  # repeat business is outside the review's scope

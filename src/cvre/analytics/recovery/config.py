@@ -33,5 +33,4 @@ class RecoveryConfig(StrictModel):
     history_offsets_days: list[int] = Field(default=[120, 165, 210, 255, 300, 345, 390, 435], min_length=1,
                                             description="past snapshots (days before as_of) whose open deals, "
                                             "closed since, teach the prospective estimate")
-    bootstrap: int = Field(30, ge=0, description="owner-clustered bootstrap refits of the prospective transport")
     min_closed_deals: int = Field(400, ge=10, description="below this many closed deals no causal estimate")

@@ -104,7 +104,7 @@ def estimate_recovery(all_deals: pd.DataFrame, history: list[pd.DataFrame], as_o
                 for value in np.unique(key):
                     idx = np.flatnonzero(key == value)
                     seg_total = float(per_open[s][idx].sum())
-                    lo, hi = interval(seg_total, c**2 * moved_t.segment_variance(idx, now_amount), cfg.level)
+                    lo, hi = interval(seg_total, c**2 * moved_t.segment_variance(idx), cfg.level)
                     seg_rows.append({"slicer": seg, "segment": value, "scenario": s, "deals": len(idx),
                                      "causal_recovered_ev": seg_total, "causal_ci_low": lo, "causal_ci_high": hi})
     open_deals = pd.DataFrame({"opportunity_id": now["opportunity_id"].to_numpy(),

@@ -4,8 +4,9 @@ An open deal's behaviour is still unfolding (its stall grows, its cadence change
 learned from history: deals that were open at past snapshots and have closed since carry a full-life,
 doubly robust effect score. A LightGBM regression of the per-euro plug-in effect on what was known at
 their snapshot is applied to today's open deals; the mean doubly robust correction per euro of the
-historical deals is added on top. The interval combines an owner-clustered bootstrap of that transport
-with the spread of effects among deals that looked alike at the snapshot (the future still to happen).
+historical deals is added on top. The interval combines the historical deals' influence on the total
+(the trees' leaves used as a smoothing kernel, clustered by owner) with the spread of effects among deals
+that looked alike at the snapshot (the future still to happen).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cvre.analytics.recovery.config import RecoveryConfig
+from cvre.analytics.recovery.mtp import clustered_variance
 from cvre.analytics.recovery.nuisance import _booster, context
 from cvre.analytics.recovery.treatments import treatments
 
@@ -39,38 +41,49 @@ def snapshot_design(deals: pd.DataFrame, amount: np.ndarray, levels: dict[str, l
 class Transported:
     per_deal: np.ndarray  # euros per open deal (full compliance)
     total: float
-    variance: float
-    boot: np.ndarray  # (bootstrap, open deals) euros, for segment intervals
+    estimation_var: float  # of the total, from the historical deals' influence, clustered by owner
     spread: float  # variance of a deal's per-euro effect around its prediction (the future still to happen)
+    amount: np.ndarray  # today's open deals' amounts
 
-    def segment_variance(self, rows: np.ndarray, amount: np.ndarray) -> float:
-        boot = float(self.boot[:, rows].sum(axis=1).var(ddof=1)) if len(self.boot) > 1 else 0.0
-        return boot + self.spread * float((amount[rows] ** 2).sum())
+    @property
+    def variance(self) -> float:
+        return self.estimation_var + self.spread * float((self.amount**2).sum())
+
+    def segment_variance(self, rows: np.ndarray) -> float:
+        """A segment's share of the estimation variance (its share of the amount, squared) plus its own future."""
+        share = float(self.amount[rows].sum() / self.amount.sum()) if self.amount.sum() else 0.0
+        return share**2 * self.estimation_var + self.spread * float((self.amount[rows] ** 2).sum())
 
 
 def transport(hist: pd.DataFrame, hist_amount: np.ndarray, plugin: np.ndarray, dr: np.ndarray,
               owners: np.ndarray, now: pd.DataFrame, now_amount: np.ndarray, cfg: RecoveryConfig) -> Transported:
     """Per-euro effects learned on historical snapshot rows (plug-in and DR scores in euros), applied to `now`."""
-    per_euro = plugin / np.maximum(hist_amount, 1e-9)
-    correction = float((dr - plugin).sum() / hist_amount.sum()) if hist_amount.sum() else 0.0
-
-    def fit_predict(rows: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        model = _booster(lgb.LGBMRegressor, cfg.transport, cfg, seed)
-        model.fit(hist.iloc[rows], per_euro[rows], sample_weight=hist_amount[rows])
-        return model.predict(now), model.predict(hist)
-
-    tau_now, tau_hist = fit_predict(np.arange(len(hist)), cfg.seed)
+    weight = np.maximum(hist_amount, 1e-9)
+    per_euro = plugin / weight
+    correction = float((dr - plugin).sum() / weight.sum())
+    model = _booster(lgb.LGBMRegressor, cfg.transport, cfg, cfg.seed)
+    model.fit(hist, per_euro, sample_weight=weight)
+    tau_now, tau_hist = model.predict(now), model.predict(hist)
     per_deal = now_amount * (tau_now + correction)
-    resid = per_euro - tau_hist
-    spread = float(np.average(resid**2, weights=hist_amount)) if hist_amount.sum() else 0.0
-    future_var = spread * float((now_amount**2).sum())
-    rng = np.random.default_rng(cfg.seed)
-    groups = pd.Series(np.arange(len(hist))).groupby(pd.Series(owners).astype(str).to_numpy()).apply(np.asarray)
-    boot = np.zeros((cfg.bootstrap, len(now)))
-    for b in range(cfg.bootstrap):
-        rows = np.concatenate(groups.iloc[rng.integers(0, len(groups), len(groups))].to_list())
-        tau_b, _ = fit_predict(rows, cfg.seed + 1 + b)
-        corr_b = float((dr[rows] - plugin[rows]).sum() / hist_amount[rows].sum())
-        boot[b] = now_amount * (tau_b + corr_b)
-    boot_var = float(boot.sum(axis=1).var(ddof=1)) if cfg.bootstrap > 1 else 0.0
-    return Transported(per_deal, float(per_deal.sum()), boot_var + future_var, boot, spread)
+    spread = float(np.average((per_euro - tau_hist) ** 2, weights=weight))
+    # Influence of each historical row on the total: the trees' leaves as a kernel (how much of today's amount
+    # shares its leaf, per unit of weight in the leaf), times its residual; plus its part of the correction.
+    omega = leaf_kernel_weights(model.booster_, hist, weight, now, now_amount)
+    scale = float(now_amount.sum() / weight.sum())
+    influence = omega * (per_euro - tau_hist) + scale * ((dr - plugin) - correction * weight)
+    return Transported(per_deal, float(per_deal.sum()), clustered_variance(influence, owners), spread, now_amount)
+
+
+def leaf_kernel_weights(booster: lgb.Booster, hist: pd.DataFrame, weight: np.ndarray, now: pd.DataFrame,
+                        now_amount: np.ndarray) -> np.ndarray:
+    """Per historical row, d(total over today's deals) / d(its target) if each tree were a leaf-mean smoother."""
+    leaves_hist = booster.predict(hist, pred_leaf=True).reshape(len(hist), -1)
+    leaves_now = booster.predict(now, pred_leaf=True).reshape(len(now), -1)
+    trees = leaves_hist.shape[1]
+    omega = np.zeros(len(hist))
+    for t in range(trees):
+        size = int(max(leaves_hist[:, t].max(), leaves_now[:, t].max())) + 1
+        mass = np.bincount(leaves_hist[:, t], weights=weight, minlength=size)
+        target = np.bincount(leaves_now[:, t], weights=now_amount, minlength=size)
+        omega += weight * target[leaves_hist[:, t]] / np.maximum(mass[leaves_hist[:, t]], 1e-12)
+    return omega / trees
