@@ -107,7 +107,8 @@ def _bounds(info) -> tuple[bool, bool]:
 
 
 @pytest.mark.parametrize("module", ["cvre.training.config", "cvre.core.rules", "cvre.features.config",
-                                    "cvre.monitoring.config", "cvre.analytics.config"])
+                                    "cvre.monitoring.config", "cvre.analytics.config",
+                                    "cvre.analytics.drivers.config"])
 def test_numbers_have_ranges(module):
     """Modules whose every number has a lower and an upper bound (extend the list as modules are done)."""
     loose = [f"{model.__name__}.{name}" for model, name, info in FIELDS if model.__module__ == module

@@ -27,16 +27,17 @@ BEHAVIOUR_GROUPS = ["lead response", "activity", "stall", "stage moves", "close 
 
 class ExplainConfig(StrictModel):
     model: str = Field("models:/cvre-win@champion", description="MLflow URI of the win model to explain")
-    exact_max_deals: int | None = Field(50_000, ge=1, description="attribute every deal up to this many; above "
-                                        "it a seeded amount-proportional sample (null: always every deal)")
-    sample_deals: int = Field(20_000, ge=100, description="expected deals in that sample")
-    batch_rows: int = Field(100_000, ge=1_000, description="deals per pred_contrib batch (bounds memory)")
-    n_jobs: int = Field(2, ge=1, description="LightGBM threads for pred_contrib")
-    plot_sample: int = Field(2_000, ge=50, description="deals in the seeded sample behind the bar and beeswarm plots")
-    seed: int = 42
-    top_deals: int = Field(5, ge=0, description="waterfalls for the N deals with the largest shortfall")
-    max_display: int = Field(12, ge=3, description="features shown per plot")
-    segment_rows: int = Field(10, ge=1, description="segments per slicer shown in the HTML report")
+    exact_max_deals: int | None = Field(50_000, ge=1, le=10**9, description="attribute every deal up to this many; "
+                                        "above it a seeded amount-proportional sample (null: always every deal)")
+    sample_deals: int = Field(20_000, ge=100, le=10**8, description="expected deals in that sample")
+    batch_rows: int = Field(100_000, ge=1_000, le=10**8, description="deals per pred_contrib batch (bounds memory)")
+    n_jobs: int = Field(2, ge=1, le=256, description="LightGBM threads for pred_contrib")
+    plot_sample: int = Field(2_000, ge=50, le=10**6, description="deals in the seeded sample behind the bar and "
+                             "beeswarm plots")
+    seed: int = Field(42, ge=0, le=2**32 - 1)
+    top_deals: int = Field(5, ge=0, le=1000, description="waterfalls for the N deals with the largest shortfall")
+    max_display: int = Field(12, ge=3, le=200, description="features shown per plot")
+    segment_rows: int = Field(10, ge=1, le=10_000, description="segments per slicer shown in the HTML report")
     experiment: str = Field("cvre-explain", description="MLflow experiment of the run")
     groups: dict[str, list[str]] = Field(DEFAULT_GROUPS, description="driver group -> feature names or globs; "
                                          "first match wins, unmatched features go to 'other'")
