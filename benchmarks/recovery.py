@@ -86,7 +86,7 @@ def evaluate_world(name: str, sim_over: dict, deals: int, seed: int, workdir: Pa
     all_deals = scoped_deals(folder, as_of, "all")
     history = [scoped_deals(folder, as_of - pd.Timedelta(days=d), "open") for d in cfg.history_offsets_days]
     t0 = time.perf_counter()
-    result = estimate_recovery(all_deals, history, as_of, gov, cfg, SCENARIOS)
+    result = estimate_recovery(all_deals, history, as_of, gov, cfg, SCENARIOS, amount_of=impute_amounts)
     causal_s = time.perf_counter() - t0
     truth = pd.read_parquet(folder / "truth" / "deals_truth.parquet").set_index("opportunity_id")
     sets = {"retrospective": result.closed_deals["opportunity_id"], "prospective": result.open_deals["opportunity_id"]}
@@ -154,6 +154,7 @@ def cost(open_deals: int, world_deals: int, workdir: Path) -> dict:
 
     from cvre.analytics.recovery.config import RecoveryConfig
     from cvre.analytics.recovery.estimate import estimate_recovery
+    from cvre.analytics.rules import impute_amounts
     from cvre.analytics.run import scoped_deals
     from cvre.core.governance import SCENARIOS, Governance
     from cvre.simulation.config import SimulationConfig
@@ -171,7 +172,8 @@ def cost(open_deals: int, world_deals: int, workdir: Path) -> dict:
                     ignore_index=True).iloc[:open_deals]
     frame = pd.concat([all_deals[~is_open], big], ignore_index=True)
     began = time.perf_counter()
-    result = estimate_recovery(frame, history, as_of, Governance(), cfg, SCENARIOS, ("tier", "owner_id"))
+    result = estimate_recovery(frame, history, as_of, Governance(), cfg, SCENARIOS, ("tier", "owner_id"),
+                               amount_of=impute_amounts)
     seconds = time.perf_counter() - began
     return {"open_deals": int(len(result.open_deals)), "closed_deals": int((~is_open).sum()),
             "history_rows": int(sum(len(h) for h in history)), "seconds": seconds, "target_seconds": 60.0,

@@ -16,6 +16,7 @@ from cvre.analytics.rules import (
     behaviour_summary,
     deal_leakage,
     headline,
+    impute_amounts,
     scenario_summary,
     segment_summary,
     trust_score,
@@ -100,8 +101,9 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
         scenarios["rule_error_vs_truth"] = scenarios["recovered_ev"] / scenarios["truth_recovered_ev"] - 1.0
         if "model_recovered_ev" in scenarios:
             scenarios["model_error_vs_truth"] = scenarios["model_recovered_ev"] / scenarios["truth_recovered_ev"] - 1
-    causal = causal_run(lambda when, scope: scoped_deals(data, when, scope), data, snapshot, cfg, gov)
-    per_deal, scenarios, extra = add_causal_to_run(per_deal, scenarios, head, causal, data, gov, cfg)
+    causal = causal_run(lambda when, scope: scoped_deals(data, when, scope), data, snapshot, cfg.scope, cfg.recovery,
+                        list(cfg.scenarios), cfg.segments, gov, amount_of=impute_amounts)
+    per_deal, scenarios, extra = add_causal_to_run(per_deal, scenarios, head, causal, data, gov, cfg.recovery.level)
     segments = pd.concat([segment_summary(per_deal, deals, s) for s in cfg.segments], ignore_index=True)
     out = Path(out) if out else data / LEAKAGE_DIR
     out.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import pytest
 
 from cvre.analytics.recovery.config import RecoveryConfig
 from cvre.analytics.recovery.estimate import NotEnoughHistory, estimate_recovery
+from cvre.analytics.rules import impute_amounts
 from cvre.analytics.run import scoped_deals
 from cvre.core.governance import SCENARIOS, Governance
 from cvre.simulation.config import SimulationConfig, WinModel
@@ -22,7 +23,8 @@ def _estimate(folder: Path, **over):
     simulate_world(SimulationConfig(deals=4000, seed=11, **over), folder, progress=False)
     all_deals = scoped_deals(folder, AS_OF, "all")
     history = [scoped_deals(folder, AS_OF - pd.Timedelta(days=d), "open") for d in CFG.history_offsets_days]
-    result = estimate_recovery(all_deals, history, AS_OF, Governance(), CFG, SCENARIOS, ("tier",))
+    result = estimate_recovery(all_deals, history, AS_OF, Governance(), CFG, SCENARIOS, ("tier",),
+                               amount_of=impute_amounts)
     truth = pd.read_parquet(folder / "truth" / "deals_truth.parquet").set_index("opportunity_id")
     return result, truth
 
@@ -58,4 +60,5 @@ def test_intervals_cover_the_truth_and_the_null_world(tmp_path):
 def test_too_little_history_is_refused(small_world):
     all_deals = scoped_deals(small_world, AS_OF, "all")
     with pytest.raises(NotEnoughHistory, match="min_closed_deals"):
-        estimate_recovery(all_deals, [], AS_OF, Governance(), RecoveryConfig(min_closed_deals=10**6), SCENARIOS)
+        estimate_recovery(all_deals, [], AS_OF, Governance(), RecoveryConfig(min_closed_deals=10**6), SCENARIOS,
+                          amount_of=impute_amounts)

@@ -3,6 +3,7 @@ and prospective (today's open pipeline), per scenario, per segment and per deal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,10 +21,10 @@ from cvre.analytics.recovery.mtp import (
 from cvre.analytics.recovery.nuisance import category_levels, context, crossfit
 from cvre.analytics.recovery.prospective import snapshot_design, transport
 from cvre.analytics.recovery.treatments import shifted, treatments
-from cvre.analytics.rules import impute_amounts
 from cvre.core.governance import Governance
 
 ESTIMANDS = ("retrospective", "prospective")
+AmountRule = Callable[[pd.DataFrame], pd.Series]
 
 
 class NotEnoughHistory(ValueError):
@@ -47,10 +48,11 @@ def _row(scenario, estimand, deals, total, variance, plugin, cfg, gov, extra) ->
 
 def estimate_recovery(all_deals: pd.DataFrame, history: list[pd.DataFrame], as_of: pd.Timestamp, gov: Governance,
                       cfg: RecoveryConfig, scenarios: tuple[str, ...],
-                      segments: tuple[str, ...] = ()) -> RecoveryResult:
+                      segments: tuple[str, ...] = (), *, amount_of: AmountRule) -> RecoveryResult:
     """`all_deals`: deal features at `as_of` (closed ones described at their close); `history`: the open deals
-    at each past snapshot of `cfg.history_offsets_days`."""
-    amount_all = impute_amounts(all_deals).to_numpy()
+    at each past snapshot of `cfg.history_offsets_days`; `amount_of`: the amount rule (analytics/rules.py's
+    impute_amounts), passed in so that the estimator and the rule engine value a deal the same way."""
+    amount_all = amount_of(all_deals).to_numpy()
     closed_mask = (~all_deals["is_open"].astype(bool) & all_deals["won"].notna()).to_numpy()
     if closed_mask.sum() < cfg.min_closed_deals:
         raise NotEnoughHistory(f"{int(closed_mask.sum())} closed deals with an outcome; the causal estimate needs "

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cvre.analytics.config import LeakageConfig
 from cvre.analytics.recovery.config import RecoveryConfig
-from cvre.analytics.recovery.estimate import NotEnoughHistory, RecoveryResult, estimate_recovery
+from cvre.analytics.recovery.estimate import AmountRule, NotEnoughHistory, RecoveryResult, estimate_recovery
 from cvre.analytics.recovery.mtp import interval
 from cvre.core.governance import SCENARIOS, Governance
 from cvre.core.io import TRUTH_DIR
@@ -49,12 +48,13 @@ def true_recovery(truth: pd.DataFrame, ids: pd.Series, scenario: str) -> float:
 
 def causal_recovery(deals_at: DealsAt, snapshot: pd.Timestamp, scope: str, gov: Governance, cfg: RecoveryConfig,
                     scenarios: tuple[str, ...], segments: tuple[str, ...],
-                    truth: pd.DataFrame | None = None) -> CausalRun:
+                    truth: pd.DataFrame | None = None, *, amount_of: AmountRule) -> CausalRun:
     """Both estimands; the scenario columns give the prospective one for the open scope, and prospective plus
     retrospective over every closed deal for the all-deals scope."""
     rcfg = cfg if scope == "open" else cfg.model_copy(update={"retrospective_days": 10**6})
     history = [deals_at(snapshot - pd.Timedelta(days=d), "open") for d in cfg.history_offsets_days]
-    result = estimate_recovery(deals_at(snapshot, "all"), history, snapshot, gov, rcfg, scenarios, segments)
+    result = estimate_recovery(deals_at(snapshot, "all"), history, snapshot, gov, rcfg, scenarios, segments,
+                               amount_of=amount_of)
     table = result.table.copy()
     if truth is not None:
         ids = {"retrospective": result.closed_deals["opportunity_id"],
@@ -95,10 +95,11 @@ def add_causal_columns(per_deal: pd.DataFrame, scenarios: pd.DataFrame, run: Cau
     return per_deal, scenarios.replace({np.inf: np.nan})
 
 
-def causal_run(deals_at: DealsAt, data: Path, snapshot: pd.Timestamp, cfg: LeakageConfig,
-               gov: Governance) -> CausalRun | None:
+def causal_run(deals_at: DealsAt, data: Path, snapshot: pd.Timestamp, scope: str, cfg: RecoveryConfig,
+               scenarios: list[str], segments: list[str], gov: Governance, *,
+               amount_of: AmountRule) -> CausalRun | None:
     """The causal estimate of every scenario (None, with a warning, without enough closed deals)."""
-    if not cfg.recovery.enabled:
+    if not cfg.enabled:
         return None
     path = Path(data) / TRUTH_DIR / "deals_truth.parquet"
     truth = None
@@ -106,15 +107,15 @@ def causal_run(deals_at: DealsAt, data: Path, snapshot: pd.Timestamp, cfg: Leaka
         cols = ["opportunity_id", "true_amount", "true_win_prob", *(f"p_{s}" for s in SCENARIOS)]
         truth = pd.read_parquet(path, columns=cols).set_index("opportunity_id")
     try:
-        return causal_recovery(deals_at, snapshot, cfg.scope, gov, cfg.recovery,
-                               tuple(s for s in cfg.scenarios if s in SCENARIOS), tuple(cfg.segments), truth)
+        return causal_recovery(deals_at, snapshot, scope, gov, cfg, tuple(s for s in scenarios if s in SCENARIOS),
+                               tuple(segments), truth, amount_of=amount_of)
     except NotEnoughHistory as exc:
         log.warning("causal estimate skipped: %s", exc)
         return None
 
 
 def add_causal_to_run(per_deal: pd.DataFrame, scenarios: pd.DataFrame, head: dict, causal: CausalRun | None,
-                      data: Path, gov: Governance, cfg: LeakageConfig) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                      data: Path, gov: Governance, level: float) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Causal columns on the deal and scenario tables, the headline's causal figure (updated in place), and the
     extra tables to write (recovery: both estimands; recovery_segments)."""
     if causal is None:
@@ -124,7 +125,7 @@ def add_causal_to_run(per_deal: pd.DataFrame, scenarios: pd.DataFrame, head: dic
     row = scenarios.set_index("scenario").loc["combined" if "combined" in names else names[0]]
     head |= {"causal_recoverable_ev": float(row["causal_recovered_ev"]), "causal_ci_low": float(row["causal_ci_low"]),
              "causal_ci_high": float(row["causal_ci_high"]), "causal_estimand": row["causal_estimand"],
-             "causal_level": cfg.recovery.level}
+             "causal_level": level}
     note = world_governance_note(data, gov)
     if note:
         head["governance_note"] = note
