@@ -164,7 +164,8 @@ def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cf
         warnings.append("stage_history absent: stage features from the CRM's observed fields ("
                         + ", ".join(k for k in ("stalled", "stage_moves", "backward_moves", "stage_jump")
                                     if sources[k] == OBSERVED) + ")")
-    else:
+    else:  # an open deal's current stage is in the export itself
+        parts.append(observed_stage_features(opps, cut)[["current_stage", "has_stage_history"]])
         warnings.append("stage_history absent: stage velocity, moves and stall features skipped "
                         "(map opportunities.days_in_stage, stage_moves, backward_moves, stage_jump to use the CRM's)")
     if "activities" in tables:

@@ -186,9 +186,10 @@ def latent_value(bg: np.ndarray, gg: np.ndarray, summary: pd.DataFrame, horizon:
     x, tx, T, m = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T", "monetary"))
     alive = rng.random(len(x)) < probability_alive(bg, x, tx, T)
     rate = rng.gamma(r + x, 1.0 / (alpha + T))  # purchases per unit of time
-    dropout = rng.beta(a, b + x)  # after each purchase
+    dropout = np.maximum(rng.beta(a, b + x), 1e-12)  # after each purchase
     purchases = np.where(alive, -np.expm1(-rate * dropout * horizon) / dropout, 0.0)
-    nu = rng.gamma(q + p * x, 1.0 / (g + x * m))
+    spent = (x > 0) & (m > 0)  # returns can make a mean spend negative: such a customer gets the population's
+    nu = rng.gamma(q + p * np.where(spent, x, 0.0), 1.0 / (g + np.where(spent, x * m, 0.0)))
     return {"expected_purchases": purchases, "clv": purchases * p / nu}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,5 +131,15 @@ def payload(rows: pd.DataFrame, outputs: LeakageOutputs, cfg: ReportConfig) -> d
 
 
 def embed_json(data: dict) -> str:
-    """JSON safe inside a <script> element."""
-    return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    """JSON safe inside a <script> element; a number an export cannot give (NaN: no close dates, say) is null."""
+    return json.dumps(_finite(data), separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
