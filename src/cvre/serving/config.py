@@ -34,8 +34,10 @@ class ServingConfig(StrictModel):
     api_key_env: str = Field("CVRE_API_KEY", min_length=1, description="name of the environment variable holding "
                              "the API key; when it is set, every request but /livez, /readyz and the docs needs "
                              "x-api-key (/metrics included)")
-    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="larger request bodies get 413 before "
-                                "anything is parsed; 1,000 deals with their histories fit in a few MB")
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="larger request bodies get 413 before "
+                                "anything is parsed (validation runs on the event loop, so this also bounds how long "
+                                "one request can hold /livez: benchmarks/api_limits.py); 1,000 deals with their "
+                                "histories fit in 1-2 MB")
     batching: BatchingConfig = BatchingConfig()
     deals: DealFeatureConfig = DealFeatureConfig()
     rules: BehaviourRules = BehaviourRules()
