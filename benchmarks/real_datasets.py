@@ -15,6 +15,7 @@ Results: benchmarks/results/real_datasets.json (rewritten after each dataset).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -34,6 +35,8 @@ DATASETS = {
     "maven_win": ("maven_crm", "maven_crm.yaml", "win"),
     "x_education_lead": ("x_education_leads", "x_education_leads.yaml", "lead"),
     "uci_bank_lead": ("uci_bank_marketing", "uci_bank_marketing.yaml", "lead"),
+    "online_retail_churn": ("uci_online_retail_sample30k", "online_retail.yaml", "churn"),
+    "cdnow_churn": ("cdnow", "cdnow.yaml", "churn"),
 }
 
 
@@ -94,8 +97,9 @@ def main() -> None:
     logging.disable(logging.WARNING)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     path = RESULTS_DIR / "real_datasets.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
     result = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_info(),
-              "load_average": os.getloadavg(), "datasets": {}}
+              "load_average": os.getloadavg(), "datasets": previous.get("datasets", {})}  # other datasets kept
     for name in args.datasets:
         if not (DATASETS_DIR / DATASETS[name][0]).is_dir():
             result["datasets"][name] = {"skipped": "dataset folder absent"}

@@ -350,14 +350,16 @@ def explain(
     from cvre.analytics.drivers.run import NoWinModel, run_explain
     from cvre.analytics.probability import ProbabilityUnavailable
     from cvre.training.config import TrainingConfig
-    from cvre.training.tracking import setup_tracking
+    from cvre.training.tracking import setup_tracking, stores_line
 
     try:
         cfg, leak = load_explain_configs(config, leakage_config, scope, model, top, exact)
     except (ConfigError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    tracking = load_config(TrainingConfig, None, "training.yaml").tracking
+    training = load_config(TrainingConfig, None, "training.yaml")
+    tracking = training.tracking
     setup_tracking(tracking)
+    console.print(stores_line(training))
     try:
         result = run_explain(data, cfg, out, as_of, leak, progress=progress, force=force)
     except (ProbabilityUnavailable, NoWinModel, FileNotFoundError) as exc:  # what to do instead, in one line
@@ -386,12 +388,13 @@ def monitor(
     from cvre.monitoring.policy import ERROR
     from cvre.monitoring.run import print_run, run_monitor
     from cvre.training.config import TrainingConfig
-    from cvre.training.tracking import setup_tracking
+    from cvre.training.tracking import setup_tracking, stores_line
 
     try:
         cfg = load_config(MonitorConfig, config, "monitor.yaml")
         training = load_config(TrainingConfig, None, "training.yaml")
         setup_tracking(training.tracking)
+        console.print(stores_line(training))
         run = run_monitor(task, cfg, training, features_dir, scoring_log, retrain, out)
     except Exception as exc:  # no champion, no reference, no current batch: a message and exit code 1
         raise _unexpected(exc, code=ERROR) from None
