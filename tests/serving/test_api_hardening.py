@@ -174,3 +174,18 @@ def test_a_corrupt_churn_model_at_start_up_never_blocks_deal_scoring(server, tmp
 def test_unknown_top_level_keys_are_a_400(client, route, body):
     response = client.post(route, json=body)
     assert response.status_code == 400 and ("colour" in response.text or "notes" in response.text), response.text
+
+
+def test_a_corrupt_win_model_at_start_up_leaves_the_service_live_but_not_ready(server, tmp_path):
+    registry = MlflowClient(tracking_uri=server["tracking_uri"])
+    good = registry.get_model_version_by_alias("cvre-win", "champion").version
+    registry.set_registered_model_alias("cvre-win", "champion", _broken_version(registry, "cvre-win", tmp_path))
+    try:
+        mlflow.set_tracking_uri(server["tracking_uri"])
+        holder = ModelHolder(ServingConfig(tracking_uri=server["tracking_uri"]))  # no exception, no restart loop
+        assert not holder.ready and holder.models is None
+        assert holder.status()["cvre-win"]["state"] == "failed" and holder.clients is not None
+        registry.set_registered_model_alias("cvre-win", "champion", good)
+        assert holder.reload()["reloaded"] is True and holder.ready  # a reload brings it back
+    finally:
+        registry.set_registered_model_alias("cvre-win", "champion", good)
