@@ -49,9 +49,18 @@ def setup_logging(verbose: bool, log_file: Path = LOG_FILE) -> Path:
         handler._cvre = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    _route_through_root("mlflow")  # imported before us (a host program, a test), MLflow kept its own handler
     logging.captureWarnings(True)
     warnings.simplefilter("default")
     return log_file
+
+
+def _route_through_root(name: str) -> None:
+    """Drop a library logger's own handlers so its records reach ours (file, and screen with -v)."""
+    library = logging.getLogger(name)
+    for handler in list(library.handlers):
+        library.removeHandler(handler)
+    library.propagate = True
 
 
 def quiet_mlflow_prints() -> None:
