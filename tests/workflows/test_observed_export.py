@@ -85,5 +85,7 @@ def test_champion_of_another_source_is_refused_unless_forced(project):
     assert "trained on simulated data, this data is import 'crm_observed_fields'" in ran.output
     assert "cvre train win" in ran.output and "--force" in ran.output
     assert cvre("leakage", "--data", "data/crm", "--probability", "model", "--force").code == 0
+    ran = cvre("monitor", "win", "--features", "data/crm/features")
+    assert ran.code == 1 and "trained on simulated data" in ran.output and "shows the traceback" not in ran.output
     ran = cvre("leakage", "--data", "data/crm")  # auto: the foreign champion is passed over, not used
     assert ran.code == 0 and "probability: crm" in ran.output, ran.output

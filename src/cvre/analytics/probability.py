@@ -65,6 +65,21 @@ def check_champion_source(data: Path, force: bool = False, name: str = WIN_MODEL
         raise ProbabilityUnavailable(refusal(data, problem, task))
 
 
+def features_source_problem(features_dir: Path, name: str) -> str | None:
+    """Why the champion `name` should not score this feature folder (its manifest's source), or None."""
+    import json
+
+    manifest = Path(features_dir) / "feature_manifest.json"
+    info = champion_info(name)
+    if info is None or not manifest.exists():
+        return None
+    problem = source_mismatch(tags_source(info[1]), json.loads(manifest.read_text()).get("data_source", {}))
+    if problem is None:
+        return None
+    return (f"{problem}; monitoring it would judge one source by another. Train on this data (`cvre train -f "
+            f"{features_dir}`) or pass --force")
+
+
 def load_champion(data: Path, force: bool = False):
     """The champion CvreModel and its tags, refused (ProbabilityUnavailable) when trained on another source."""
     import mlflow

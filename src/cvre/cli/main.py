@@ -382,8 +382,11 @@ def monitor(
         help="Train a challenger when the policy says so (needs --features).")] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder (default: config).")] = None,
     config: ConfigOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Score --features even if the champion was trained on "
+                                        "another source.")] = False,
 ) -> None:
     """Drift of features and scores vs the champion's training snapshot; exit 0 ok, 1 error, 3 alert, 4 retrained."""
+    from cvre.analytics.probability import features_source_problem
     from cvre.monitoring.config import MonitorConfig
     from cvre.monitoring.policy import ERROR
     from cvre.monitoring.run import print_run, run_monitor
@@ -395,9 +398,15 @@ def monitor(
         training = load_config(TrainingConfig, None, "training.yaml")
         setup_tracking(training.tracking)
         console.print(stores_line(training))
-        run = run_monitor(task, cfg, training, features_dir, scoring_log, retrain, out)
+        problem = None if force or features_dir is None else features_source_problem(
+            features_dir, training.registry.names.get(task, task))
+        if not problem:
+            run = run_monitor(task, cfg, training, features_dir, scoring_log, retrain, out)
     except Exception as exc:  # no champion, no reference, no current batch: a message and exit code 1
         raise _unexpected(exc, code=ERROR) from None
+    if problem:  # a champion trained on another source: one line, the monitor's error code
+        _fail(problem)
+        raise typer.Exit(code=ERROR)
     print_run(run, console)
     raise typer.Exit(code=run.exit_code)
 
