@@ -105,7 +105,7 @@ def test_safety_cap_says_when_it_bites(tmp_path, caplog):
 
 
 def test_first_trial_outside_the_space_is_refused():
-    with pytest.raises(ValueError, match=r"first_trial.num_leaves 7 is outside space.num_leaves \[8, 96\]"):
-        TrainingConfig.model_validate({"tuning": {"first_trial": {"num_leaves": 7}}})
+    with pytest.raises(ValueError, match=r"first_trial.num_leaves 120 is outside space.num_leaves \[2, 96\]"):
+        TrainingConfig.model_validate({"tuning": {"first_trial": {"num_leaves": 120}}})
     with pytest.raises(ValueError, match="low < high"):
         TrainingConfig.model_validate({"tuning": {"space": {"learning_rate": [0.2, 0.02]}}})

@@ -14,6 +14,10 @@ REGISTERED_NAMES: dict[str, str] = {"win": "cvre-win", "amount": "cvre-amount", 
                                     "lead": "cvre-lead"}
 
 
+# What a sales manager knows, all else equal: answering later, logging less, stalling longer never raises the odds
+WIN_MONOTONE = {"lead_response_hours": -1, "slow_lead_response": -1, "lead_unanswered": -1, "activities_per_30d": 1,
+                "no_activity": -1, "max_days_in_stage": -1, "stalled": -1, "moves_without_activity": -1}
+
 Leaves = Annotated[int, Field(ge=2, le=4096)]
 Rate = Annotated[float, Field(gt=0, le=1)]
 MinChild = Annotated[int, Field(ge=1, le=100_000)]
@@ -22,20 +26,28 @@ L2 = Annotated[float, Field(gt=0, le=1000)]  # searched on a log scale: above ze
 
 
 class SearchSpace(StrictModel):
-    """[low, high] ranges Optuna searches (log scale except the fractions); both ends included."""
+    """[low, high] ranges Optuna searches (log scale except the fractions); both ends included. The defaults reach
+    stumps (2 leaves) and strong regularisation; `linear_tree` is a list of choices."""
 
-    num_leaves: tuple[Leaves, Leaves] = (8, 96)
+    num_leaves: tuple[Leaves, Leaves] = (2, 96)
     learning_rate: tuple[Rate, Rate] = (0.02, 0.2)
-    min_child_samples: tuple[MinChild, MinChild] = (10, 200)
+    min_child_samples: tuple[MinChild, MinChild] = (5, 400)
     feature_fraction: tuple[Fraction, Fraction] = (0.5, 1.0)
     bagging_fraction: tuple[Fraction, Fraction] = (0.6, 1.0)
-    lambda_l2: tuple[L2, L2] = (1e-3, 10.0)
+    lambda_l2: tuple[L2, L2] = (1e-3, 100.0)
+    linear_tree: list[bool] = Field([False], min_length=1, max_length=2, description="choices: [false, true] also "
+                                    "searches linear leaves; off by default because LightGBM has no SHAP values for "
+                                    "them (serving reasons, cvre explain) and they break monotone constraints (a "
+                                    "task with any tries false only)")
 
     @model_validator(mode="after")
     def _ordered(self) -> SearchSpace:
-        bad = [f"{name} {list(bounds)}" for name, bounds in self if bounds[0] >= bounds[1]]
+        bad = [f"{name} {list(bounds)}" for name, bounds in self
+               if isinstance(bounds, tuple) and bounds[0] >= bounds[1]]
         if bad:
             raise ValueError(f"each range is [low, high] with low < high; not so for {', '.join(bad)}")
+        if len(set(self.linear_tree)) != len(self.linear_tree):
+            raise ValueError(f"linear_tree lists each choice once (got {self.linear_tree})")
         return self
 
 
@@ -48,6 +60,7 @@ class FirstTrial(StrictModel):
     feature_fraction: Fraction = 0.8
     bagging_fraction: Fraction = 0.8
     lambda_l2: L2 = 1.0
+    linear_tree: bool = False
 
 
 class TuningConfig(StrictModel):
@@ -69,11 +82,15 @@ class TuningConfig(StrictModel):
         if self.first_trial is None:
             return self
         outside = [f"first_trial.{name} {value} is outside space.{name} {list(getattr(self.space, name))}"
-                   for name, value in self.first_trial if not
-                   getattr(self.space, name)[0] <= value <= getattr(self.space, name)[1]]
+                   for name, value in self.first_trial if not _inside(value, getattr(self.space, name))]
         if outside:
             raise ValueError("; ".join(outside))
         return self
+
+
+def _inside(value: object, allowed: tuple | list) -> bool:
+    """A first-trial value inside its range (tuple) or among its choices (list)."""
+    return value in allowed if isinstance(allowed, list) else allowed[0] <= value <= allowed[1]
 
 
 class TaskConfig(StrictModel):
@@ -88,6 +105,12 @@ class TaskConfig(StrictModel):
     objectives: list[Literal["l2", "huber", "gamma", "tweedie"]] = Field(["l2", "huber", "gamma"], min_length=1)
     quantiles: tuple[Annotated[float, Field(gt=0, lt=1)], Annotated[float, Field(gt=0, lt=1)]] = Field(
         (0.1, 0.9), description="low and high quantile of the amount interval (low < high)")
+    monotone: dict[str, Literal[-1, 1]] = Field({}, description="domain knowledge: feature -> 1 (the score never "
+                                                 "falls as it rises, all else equal) or -1 (never rises); names are "
+                                                 "checked against the task's feature list at training")
+    interactions: list[Annotated[list[str], Field(min_length=1)]] = Field(
+        [], description="optional groups of features that may interact in a tree; features in no group form one "
+        "more group together")
 
     @model_validator(mode="after")
     def _quantiles_ordered(self) -> TaskConfig:
@@ -144,7 +167,16 @@ class TrainingConfig(StrictModel):
     tuning: TuningConfig = TuningConfig()
     low_data: LowDataConfig = LowDataConfig()
     reference: ReferenceConfig = ReferenceConfig()
-    win: TaskConfig = TaskConfig()
-    amount: TaskConfig = TaskConfig()
+    win: TaskConfig = TaskConfig(monotone=WIN_MONOTONE)
+    amount: TaskConfig = TaskConfig(monotone={"list_price": 1})
     churn: TaskConfig = TaskConfig(min_positive=100, min_negative=100)
     lead: TaskConfig = TaskConfig()
+
+    @model_validator(mode="after")
+    def _linear_tree_possible(self) -> TrainingConfig:
+        if self.tuning.space.linear_tree == [True]:
+            bad = [task for task in ("win", "amount", "churn", "lead") if getattr(self, task).monotone]
+            if bad:
+                raise ValueError(f"tuning.space.linear_tree [true] leaves nothing to try for {', '.join(bad)}: "
+                                 "linear leaves break their monotone constraints; add false")
+        return self

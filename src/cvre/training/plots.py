@@ -12,6 +12,8 @@ import numpy as np  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
+from cvre.training.metrics import expected_calibration_error, grade_table  # noqa: E402
+
 
 def _save(fig, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
@@ -39,6 +41,35 @@ def classification_plots(y, p, folder: Path) -> list[Path]:
     ax.plot([0, 1], [0, 1], "--", color="grey")
     ax.set(title="Calibration (test)", xlabel="predicted probability", ylabel="observed rate")
     paths.append(_save(fig, folder, "calibration_curve"))
+    return paths + reliability_plots(y, p, folder)
+
+
+def reliability_plots(y, p, folder: Path) -> list[Path]:
+    """Reliability diagram on 10 equal-width bins with their deal counts and the ECE; grade bands vs observed."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    which = np.clip((p * 10).astype(int), 0, 9)
+    counts = np.bincount(which, minlength=10)
+    seen = counts > 0
+    mean_p = np.bincount(which, weights=p, minlength=10)[seen] / counts[seen]
+    rate = np.bincount(which, weights=y, minlength=10)[seen] / counts[seen]
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.bar(np.arange(10)[seen] / 10 + 0.05, counts[seen] / counts.sum(), width=0.09, color="#dddddd",
+           label="share of deals")
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfectly calibrated")
+    ax.plot(mean_p, rate, marker="o", label="observed rate per bin")
+    ax.set(title=f"Reliability (test), ECE {expected_calibration_error(y, p):.3f}", xlabel="predicted probability",
+           ylabel="observed rate", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(loc="upper left", fontsize=8)
+    paths = [_save(fig, folder, "reliability")]
+    table = grade_table(y, p)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    x = np.arange(len(table))
+    ax.bar(x, table["band_high"] - table["band_low"], bottom=table["band_low"], color="#e8eef7", label="grade band")
+    ax.scatter(x, table["observed"], color="C1", zorder=3, label="observed rate")
+    ax.set_xticks(x, [f"{g}\n{n} deals" for g, n in zip(table.index, table["deals"], strict=True)])
+    ax.set(title="Grades: band vs observed rate (test)", ylabel="rate", ylim=(0, 1))
+    ax.legend(fontsize=8)
+    paths.append(_save(fig, folder, "grades"))
     return paths
 
 

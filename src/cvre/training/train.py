@@ -21,10 +21,11 @@ from cvre.core.provenance import source_tags
 from cvre.training import plots
 from cvre.training.baselines import baseline_metrics, bayes_metrics
 from cvre.training.config import Task, TaskConfig, TrainingConfig
-from cvre.training.data import NotEnoughData, TaskData, load_task
+from cvre.training.constraints import constraint_params
+from cvre.training.data import TABLES, NotEnoughData, TaskData, load_task
 from cvre.training.drift_reference import REFERENCE_TASKS, log_reference_snapshot
 from cvre.training.low_data import LOW_DATA_TAG, check_low_data, rows_needed
-from cvre.training.metrics import binary_metrics, regression_metrics
+from cvre.training.metrics import binary_metrics, grade_metrics, regression_metrics
 from cvre.training.model import CvreModel, calibrated, save_artifacts
 from cvre.training.reference import client_reference_tables, reference_tables, save_feature_config, save_reference
 from cvre.training.registry import CHALLENGER, CHAMPION, Decision, alias_version, gate, is_low_data, set_champion
@@ -98,7 +99,7 @@ def _evaluate(data: TaskData, booster: lgb.Booster, task_cfg: TaskConfig, cfg: T
     calibrator = (IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1) if task_cfg.calibration == "isotonic"
                   else PlattCalibrator(cfg.seed)).fit(raw_valid, data.y["valid"])
     prob = calibrated(calibrator, booster.predict(X_test))
-    return binary_metrics(y_test, prob), prob, calibrator, []
+    return binary_metrics(y_test, prob) | grade_metrics(y_test, prob), prob, calibrator, []
 
 
 def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: MlflowClient | None = None) -> TrainResult:
@@ -114,6 +115,7 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
     held = HeldAliases(client)  # aliases move only once the run has finished
     name = cfg.registry.names[task]
     study_id = study_name(task, data.fingerprint["sha256"], cfg, task_cfg)
+    constraints = constraint_params(task, task_cfg, data.features, manifest.get(f"{TABLES[task][3]}_features", []))
     with mlflow.start_run(run_name=f"train-{task}", tags=owner_tags()) as parent, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         mlflow.set_tags({"task": task, "git_commit": git_commit(), "data_sha256": data.fingerprint["sha256"],
@@ -129,9 +131,9 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
             study, params = None, {k: int(v) if k in INT_PARAMS else v for k, v in cfg.low_data.params.items()}
             mlflow.set_tags({LOW_DATA_TAG: "true", "low_data_reason": verdict.message})
         else:
-            study = tune(data, cfg, task_cfg, study_id)
+            study = tune(data, cfg, task_cfg, study_id, constraints)
             params = study.best_trial.params
-        final_params = base_params(task, cfg) | params
+        final_params = base_params(task, cfg) | params | constraints
         booster = fit_booster(final_params, data, cfg)
         mlflow.log_params({f"best_{k}": v for k, v in params.items()} | {"best_iteration": booster.best_iteration})
 

@@ -36,9 +36,15 @@ def sample_params(trial: optuna.Trial, task: Task, cfg: TrainingConfig, task_cfg
         "bagging_fraction": trial.suggest_float("bagging_fraction", *s.bagging_fraction),
         "lambda_l2": trial.suggest_float("lambda_l2", *s.lambda_l2, log=True),
     }
+    params["linear_tree"] = trial.suggest_categorical("linear_tree", linear_choices(cfg, task_cfg))
     if task == "amount":
         params["objective"] = trial.suggest_categorical("objective", list(task_cfg.objectives))
     return params
+
+
+def linear_choices(cfg: TrainingConfig, task_cfg: TaskConfig) -> list[bool]:
+    """`linear_tree` values searched: linear models in the leaves break monotone constraints, so not with them."""
+    return [c for c in cfg.tuning.space.linear_tree if not (c and task_cfg.monotone)]
 
 
 def pruning_callback(trial: optuna.Trial, metric: str):
@@ -69,8 +75,10 @@ def _storage(url: str) -> str:
     return url
 
 
-def tune(data: TaskData, cfg: TrainingConfig, task_cfg: TaskConfig, study_name: str) -> optuna.Study:
-    """Run (or resume) the study; each trial is a nested MLflow run with its params and metric."""
+def tune(data: TaskData, cfg: TrainingConfig, task_cfg: TaskConfig, study_name: str,
+         fixed: dict | None = None) -> optuna.Study:
+    """Run (or resume) the study; each trial is a nested MLflow run with its params and metric. `fixed` params
+    (the task's constraints) go into every trial."""
     metric = METRIC[data.task]
     sampler = optuna.samplers.TPESampler(seed=cfg.seed)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=cfg.tuning.pruner_warmup_steps)
@@ -81,10 +89,13 @@ def tune(data: TaskData, cfg: TrainingConfig, task_cfg: TaskConfig, study_name: 
                                 sampler=sampler, pruner=pruner, load_if_exists=True)
     done = len([t for t in study.trials if t.state.is_finished()])
     if not study.trials and cfg.tuning.first_trial is not None:
-        study.enqueue_trial(cfg.tuning.first_trial.model_dump())
+        first = cfg.tuning.first_trial.model_dump()
+        if first["linear_tree"] not in linear_choices(cfg, task_cfg):
+            first.pop("linear_tree")  # not searched for this task (monotone constraints): the trial samples it
+        study.enqueue_trial(first)
 
     def objective(trial: optuna.Trial) -> float:
-        params = sample_params(trial, data.task, cfg, task_cfg)
+        params = sample_params(trial, data.task, cfg, task_cfg) | (fixed or {})
         with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True):
             mlflow.log_params({k: v for k, v in trial.params.items()})
             try:
