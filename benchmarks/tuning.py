@@ -1,19 +1,25 @@
-"""Benchmark our Optuna-tuned LightGBM against FLAML at the same wall-clock budget, and the Bayes gap.
+"""Benchmark our Optuna-tuned LightGBM against FLAML at the same budget, and the Bayes gap.
 
 For every dataset the features are prepared once under --work-dir (import + features for the real
-exports, simulate + features for the simulated world), then on the SAME time split (train / valid /
-test of `training.data.load_task`) and the SAME budget (--budget-s per dataset per method):
+exports, simulate + features for the simulated world, --world-seed), then, for every model seed in --seeds,
+on the SAME time split (train / valid / test of `training.data.load_task`) and the SAME budget for both
+sides: --trials trials (ours: Optuna trials; FLAML: max_iter) and --budget-s seconds (ours: the safety cap;
+FLAML: time_budget), whichever ends first:
 
-- ours: `train_task` with `tuning.safety_timeout_s = budget`, `tuning.trials = 10_000` (budget-bound), a
-  fresh MLflow store and Optuna storage per dataset under the work dir, n_jobs=1;
+- ours: `train_task` with the shipped training config (constraints, search space, first trial), `tuning.trials
+  = trials`, `tuning.safety_timeout_s = budget`, a fresh MLflow store and Optuna storage per run, n_jobs=1;
 - flaml_lgbm: `flaml.AutoML().fit(X_train, y_train, X_val=X_valid, y_val=y_valid, metric=roc_auc|rmse,
-  time_budget=budget, n_jobs=1, seed=42, estimator_list=["lgbm"])`, scored on the test split;
+  time_budget=budget, max_iter=trials, n_jobs=1, seed=seed, estimator_list=["lgbm"])`, scored on the test split;
 - flaml_default: the same with FLAML's default estimator list (--no-flaml-default skips it).
+
+A set passes when the ratio is >= 1.00 on every seed; ours must also beat its linear baseline (log loss and AUC
+without tolerance; RMSE for amount) on every seed.
 
 Then the `bayes_gap` block: our win model on simulated worlds (default 20k and 200k deals) against
 the simulator's true probabilities (auc_gap <= 0.005, brier within 2% of Bayes).
 
-    .venv/bin/python benchmarks/tuning.py                               # defaults: 60 s, bayes 120 s
+    .venv/bin/python benchmarks/tuning.py                               # 3 seeds, 25 trials, 60 s cap
+    .venv/bin/python benchmarks/tuning.py --seeds 42 --trials 10 --datasets sim20k_win --skip-bayes
     .venv/bin/python benchmarks/tuning.py --budget-s 10 --bayes-budget-s 10 --bayes-deals 20000  # quick
     .venv/bin/python benchmarks/tuning.py --datasets maven_win sim20k_amount --skip-bayes
     .venv/bin/python benchmarks/tuning.py --help
@@ -57,12 +63,15 @@ SOURCES = {  # source name -> how to get its features
                           "mapping": REPO / "src/cvre/configs/mappings/x_education_leads.yaml"},
     "uci_bank_marketing": {"kind": "import", "source": DATASETS_DIR / "uci_bank_marketing",
                            "mapping": REPO / "src/cvre/configs/mappings/uci_bank_marketing.yaml"},
+    "orange_telecom_churn": {"kind": "import", "source": DATASETS_DIR / "orange_telecom_churn",
+                             "mapping": REPO / "src/cvre/configs/mappings/orange_telecom_churn.yaml"},
     "sim20k": {"kind": "simulate", "deals": 20_000},
 }
 DATASETS = {  # dataset name -> (source, task)
     "maven_win": ("maven_crm", "win"),
     "x_education_lead": ("x_education_leads", "lead"),
     "uci_bank_lead": ("uci_bank_marketing", "lead"),
+    "orange_churn": ("orange_telecom_churn", "churn"),
     "sim20k_win": ("sim20k", "win"),
     "sim20k_amount": ("sim20k", "amount"),
 }
@@ -123,7 +132,7 @@ def prepare_source(name: str, spec: dict, work: Path, seed: int, reuse: bool) ->
 
 
 # ---------------------------------------------------------------------------------------------- ours
-def run_ours(features_dir: Path, task: str, budget: float, run_dir: Path, seed: int) -> dict:
+def run_ours(features_dir: Path, task: str, budget: float, run_dir: Path, seed: int, trials: int) -> dict:
     """train_task in a fresh MLflow store and Optuna storage; tuning wall time measured around tune()."""
     import mlflow
 
@@ -135,7 +144,7 @@ def run_ours(features_dir: Path, task: str, budget: float, run_dir: Path, seed: 
     run_dir.mkdir(parents=True)
     cfg = TrainingConfig()
     cfg.seed, cfg.n_jobs = seed, 1
-    cfg.tuning.safety_timeout_s, cfg.tuning.trials = float(budget), 10_000  # a wall-clock race, on purpose
+    cfg.tuning.safety_timeout_s, cfg.tuning.trials = float(budget), trials  # the same two budgets as FLAML's
     cfg.tuning.storage = f"sqlite:///{run_dir / 'optuna.db'}"
     cfg.tracking.tracking_uri = f"sqlite:///{run_dir / 'mlflow.db'}"
     cfg.tracking.artifact_root = str(run_dir / "artifacts")
@@ -184,7 +193,7 @@ def run_ours(features_dir: Path, task: str, budget: float, run_dir: Path, seed: 
 
 # --------------------------------------------------------------------------------------------- flaml
 def run_flaml(features_dir: Path, task: str, budget: float, seed: int, estimators: list[str] | None,
-              log_file: Path) -> dict:
+              log_file: Path, trials: int) -> dict:
     from flaml import AutoML
     from sklearn.metrics import roc_auc_score
 
@@ -194,7 +203,7 @@ def run_flaml(features_dir: Path, task: str, budget: float, seed: int, estimator
     X, y = data.X, data.y
     regression = task == "amount"
     settings = {"task": "regression" if regression else "classification", "metric": "rmse" if regression
-                else "roc_auc", "time_budget": budget, "n_jobs": 1, "seed": seed, "verbose": 0,
+                else "roc_auc", "time_budget": budget, "max_iter": trials, "n_jobs": 1, "seed": seed, "verbose": 0,
                 "log_file_name": str(log_file), "mlflow_logging": False}
     if estimators is not None:
         settings["estimator_list"] = estimators
@@ -217,6 +226,65 @@ def run_flaml(features_dir: Path, task: str, budget: float, seed: int, estimator
             "best_valid_loss": automl.best_loss, "trials": int(sum(automl._iter_per_learner.values())),
             "trials_per_learner": dict(automl._iter_per_learner), "improvements": len(automl.config_history),
             "estimator_list": estimators or "default", "loadavg_before": load_before, "loadavg_after": loadavg()}
+
+
+# ----------------------------------------------------------------------------------------------- seeds
+def run_seed(name: str, features_dir: Path, task: str, metric: str, seed: int, args, work: Path) -> dict:
+    """Ours and FLAML on one dataset with one model seed, compared."""
+    row: dict = {"metric": metric, "wall_s": {}}
+    log(f"{name} seed {seed}: ours (train_task, {args.trials} trials, cap {args.budget_s:g} s)")
+    try:
+        ours = run_ours(features_dir, task, args.budget_s, work / "runs" / f"{name}-{seed}", seed, args.trials)
+        row["ours"], row["ours_raw_auc"] = ours["metrics"][metric], ours.get("raw_auc")
+        row["ours_detail"] = ours
+        row["wall_s"] |= {"ours": ours["wall_s"], "ours_tune": ours["tune_s"]}
+        row |= linear_row(ours["metrics"], task)
+        log(f"{name} seed {seed}: ours {metric} {row['ours']:.4f} (raw {ours.get('raw_auc')}), tune {ours['tune_s']} "
+            f"s, total {ours['wall_s']} s, {ours['trials']} trials ({ours['trials_pruned']} pruned), beats linear "
+            f"{row['beats_linear']}")
+    except Exception as exc:  # noqa: BLE001 - record and go on with the other methods
+        log(f"{name} seed {seed}: ours FAILED: {exc!r}")
+        row["ours_error"] = repr(exc)
+    runs = [("flaml_lgbm", ["lgbm"])] + ([] if args.no_flaml_default else [("flaml_default", None)])
+    for key, estimators in runs:
+        log(f"{name} seed {seed}: {key} (max_iter {args.trials}, time_budget {args.budget_s:g} s)")
+        try:
+            fl = run_flaml(features_dir, task, args.budget_s, seed, estimators,
+                           work / "runs" / f"{name}-{seed}-{key}.log", args.trials)
+            row[key], row[f"{key}_detail"] = fl["value"], fl
+            row["wall_s"][key] = fl["wall_s"]
+            log(f"{name} seed {seed}: {key} {metric} {fl['value']:.4f} (best {fl['best_estimator']}, "
+                f"{fl['trials']} trials, {fl['wall_s']} s)")
+        except Exception as exc:  # noqa: BLE001
+            log(f"{name} seed {seed}: {key} FAILED: {exc!r}")
+            row[f"{key}_error"] = repr(exc)
+    compare(row)
+    return row
+
+
+def linear_row(metrics: dict, task: str) -> dict:
+    """Ours against the linear baseline with no tolerance: log loss and AUC (probabilities), RMSE (amount)."""
+    if task == "amount":
+        return {"baseline_linear_rmse": metrics["baseline_linear_rmse"],
+                "beats_linear": bool(metrics["rmse"] < metrics["baseline_linear_rmse"])}
+    return {"baseline_linear_auc": metrics["baseline_linear_auc"],
+            "baseline_linear_log_loss": metrics["baseline_linear_log_loss"], "log_loss": metrics["log_loss"],
+            "beats_linear": bool(metrics["auc"] > metrics["baseline_linear_auc"]
+                                 and metrics["log_loss"] < metrics["baseline_linear_log_loss"])}
+
+
+def summarise(entry: dict) -> None:
+    """Means over seeds for the table; a set passes when every seed passes."""
+    rows = list(entry["seeds"].values())
+    for key in ("ours", "ours_raw_auc", "flaml_lgbm", "flaml_default"):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        entry[key] = round(float(np.mean(values)), 6) if values else None
+    ratios = [r["ratio"] for r in rows if "ratio" in r]
+    if ratios:
+        entry["ratio_per_seed"], entry["ratio"] = ratios, round(min(ratios), 4)
+        entry["pass"] = len(ratios) == len(rows) and all(r >= 1.0 for r in ratios)
+    linear = [r["beats_linear"] for r in rows if "beats_linear" in r]
+    entry["beats_linear_every_seed"] = bool(linear) and len(linear) == len(rows) and all(linear)
 
 
 # -------------------------------------------------------------------------------------------- report
@@ -247,7 +315,7 @@ def bayes_row(metrics: dict) -> dict:
 
 
 def print_table(results: dict) -> None:
-    rows = [("dataset", "metric", "ours", "ours_raw", "flaml_lgbm", "flaml_dflt", "ratio", "pass")]
+    rows = [("dataset", "metric", "ours", "ours_raw", "flaml_lgbm", "flaml_dflt", "min ratio", "pass")]
     for name, e in results["datasets"].items():
         auc = e["metric"] == "auc"
         fmt = lambda v, auc=auc: "-" if v is None else f"{v:.4f}" if auc else f"{v:,.1f}"  # noqa: E731
@@ -267,14 +335,18 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="Datasets: " + ", ".join(f"{k} ({v[0]}, task {v[1]})"
                                                                      for k, v in DATASETS.items()))
-    parser.add_argument("--budget-s", type=float, default=60.0, help="wall-clock budget per dataset per method")
-    parser.add_argument("--bayes-budget-s", type=float, default=120.0, help="tuning budget of the bayes_gap runs")
+    parser.add_argument("--trials", type=int, default=25, help="trial budget per dataset per method and seed (ours: "
+                        "Optuna trials, FLAML: max_iter)")
+    parser.add_argument("--budget-s", type=float, default=60.0, help="seconds cap per dataset per method and seed "
+                        "(ours: tuning safety cap, FLAML: time_budget)")
+    parser.add_argument("--bayes-budget-s", type=float, default=120.0, help="seconds cap of the bayes_gap runs")
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--bayes-deals", nargs="+", type=int, default=[20_000, 200_000],
                         help="world sizes of the bayes_gap block")
     parser.add_argument("--skip-bayes", action="store_true", help="no bayes_gap block")
     parser.add_argument("--no-flaml-default", action="store_true", help="skip FLAML with its default estimators")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44], help="model seeds (ours and FLAML)")
+    parser.add_argument("--world-seed", type=int, default=42, help="seed of the simulated worlds (same splits)")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/cvre-tuning-bench"))
     parser.add_argument("--fresh", action="store_true", help="rebuild features even when the work dir has them")
     parser.add_argument("--cleanup", action="store_true", help="delete the work dir at the end")
@@ -304,8 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([".venv/bin/python", "benchmarks/tuning.py",
                              *(argv if argv is not None else sys.argv[1:])]),
-        "settings": {"budget_s": args.budget_s, "bayes_budget_s": args.bayes_budget_s, "seed": args.seed,
-                     "n_jobs": 1, "ours_trials_cap": 10_000, "work_dir": str(work),
+        "settings": {"budget_s": args.budget_s, "bayes_budget_s": args.bayes_budget_s, "seeds": args.seeds,
+                     "world_seed": args.world_seed, "trials": args.trials, "n_jobs": 1, "work_dir": str(work),
                      "flaml": {"version": flaml.__version__, "metric": {"auc": "roc_auc", "rmse": "rmse"},
                                "estimator_list": ["lgbm"], "default_run": not args.no_flaml_default},
                      "lightgbm": lightgbm.__version__, "optuna": optuna.__version__},
@@ -330,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sources = sorted({DATASETS[d][0] for d in args.datasets}, key=list(SOURCES).index)
     for name in sources:
-        results["prepare"][name] = prepare_source(name, SOURCES[name], work, args.seed, not args.fresh)
+        results["prepare"][name] = prepare_source(name, SOURCES[name], work, args.world_seed, not args.fresh)
         save()
     prepared = set(sources)  # built (or reused) by this run: never rebuilt later in it
 
@@ -342,45 +414,18 @@ def main(argv: list[str] | None = None) -> int:
         data = load_task(features_dir, task)
         metric = "rmse" if task == "amount" else "auc"
         entry: dict = {"source": source, "task": task, "metric": metric, "budget_s": args.budget_s,
-                       "rows": {s: int(len(v)) for s, v in data.y.items()},
-                       "n_features": len(data.features)}
+                       "trials": args.trials, "rows": {s: int(len(v)) for s, v in data.y.items()},
+                       "n_features": len(data.features), "seeds": {}}
         if metric == "auc":
             entry["positive_rate"] = {s: round(float(v.mean()), 4) for s, v in data.y.items()}
         del data
         results["datasets"][name] = entry
-
-        log(f"{name}: ours (train_task, budget {args.budget_s:g} s)")
-        try:
-            ours = run_ours(features_dir, task, args.budget_s, work / "runs" / name, args.seed)
-            entry["ours"] = ours["metrics"][metric]
-            entry["ours_raw_auc"] = ours.get("raw_auc")
-            entry["ours_detail"] = ours
-            entry["wall_s"] = {"ours": ours["wall_s"], "ours_tune": ours["tune_s"]}
-            log(f"{name}: ours {metric} {entry['ours']:.4f} (raw {ours.get('raw_auc')}), tune {ours['tune_s']} s, "
-                f"total {ours['wall_s']} s, {ours['trials']} trials ({ours['trials_pruned']} pruned)")
-        except Exception as exc:  # noqa: BLE001 - record and go on with the other methods
-            log(f"{name}: ours FAILED: {exc!r}")
-            entry["ours_error"] = repr(exc)
-            entry.setdefault("wall_s", {})
-        save()
-
-        runs = [("flaml_lgbm", ["lgbm"])] + ([] if args.no_flaml_default else [("flaml_default", None)])
-        for key, estimators in runs:
-            log(f"{name}: {key} (time_budget {args.budget_s:g} s)")
-            try:
-                fl = run_flaml(features_dir, task, args.budget_s, args.seed, estimators,
-                               work / "runs" / f"{name}-{key}.log")
-                entry[key], entry[f"{key}_detail"] = fl["value"], fl
-                entry["wall_s"][key] = fl["wall_s"]
-                log(f"{name}: {key} {metric} {fl['value']:.4f} (best {fl['best_estimator']}, "
-                    f"{fl['trials']} trials, {fl['wall_s']} s)")
-            except Exception as exc:  # noqa: BLE001
-                log(f"{name}: {key} FAILED: {exc!r}")
-                entry[f"{key}_error"] = repr(exc)
-            compare(entry)
+        for seed in args.seeds:
+            entry["seeds"][str(seed)] = run_seed(name, features_dir, task, metric, seed, args, work)
+            summarise(entry)
             save()
         if "ratio" in entry:
-            log(f"{name}: ratio {entry['ratio']:.4f} -> {'PASS' if entry['pass'] else 'FAIL'}")
+            log(f"{name}: ratio min over seeds {entry['ratio']:.4f} -> {'PASS' if entry['pass'] else 'FAIL'}")
 
     if not args.skip_bayes:
         block: dict = {"budget_s": args.bayes_budget_s, "targets": {"auc_gap_max": AUC_GAP_TARGET,
@@ -391,32 +436,35 @@ def main(argv: list[str] | None = None) -> int:
             source = "sim20k" if deals == 20_000 else f"sim{deals // 1000}k" if deals % 1000 == 0 else f"sim{deals}"
             SOURCES.setdefault(source, {"kind": "simulate", "deals": deals})
             if source not in prepared:
-                results["prepare"][source] = prepare_source(source, SOURCES[source], work, args.seed,
+                results["prepare"][source] = prepare_source(source, SOURCES[source], work, args.world_seed,
                                                             not args.fresh)
                 prepared.add(source)
                 save()
             features_dir = work / "features" / source
-            key = f"{deals}_deals"
-            log(f"bayes {key}: ours win (budget {args.bayes_budget_s:g} s)")
-            try:
-                ours = run_ours(features_dir, "win", args.bayes_budget_s, work / "runs" / f"bayes-{source}",
-                                args.seed)
-                data = load_task(features_dir, "win")
-                row = {"deals": deals, "rows": {s: int(len(v)) for s, v in data.y.items()},
-                       **bayes_row(ours["metrics"]),
-                       "raw_auc": ours.get("raw_auc"), "wall_s": ours["wall_s"], "tune_s": ours["tune_s"],
-                       "trials": ours["trials"], "trials_pruned": ours["trials_pruned"]}
-                del data
-                log(f"bayes {key}: {row}")
-            except Exception as exc:  # noqa: BLE001
-                log(f"bayes {key}: FAILED: {exc!r}")
-                row = {"deals": deals, "error": repr(exc)}
-            block["worlds"][key] = row
-            save()
+            for seed in args.seeds:
+                key = f"{deals}_deals_seed{seed}"
+                log(f"bayes {key}: ours win ({args.trials} trials, cap {args.bayes_budget_s:g} s)")
+                try:
+                    ours = run_ours(features_dir, "win", args.bayes_budget_s, work / "runs" / f"bayes-{source}-{seed}",
+                                    seed, args.trials)
+                    data = load_task(features_dir, "win")
+                    row = {"deals": deals, "seed": seed, "rows": {s: int(len(v)) for s, v in data.y.items()},
+                           **bayes_row(ours["metrics"]), **linear_row(ours["metrics"], "win"),
+                           "raw_auc": ours.get("raw_auc"), "wall_s": ours["wall_s"], "tune_s": ours["tune_s"],
+                           "trials": ours["trials"], "trials_pruned": ours["trials_pruned"],
+                           "best_params": ours["best_params"]}
+                    del data
+                    log(f"bayes {key}: {row}")
+                except Exception as exc:  # noqa: BLE001
+                    log(f"bayes {key}: FAILED: {exc!r}")
+                    row = {"deals": deals, "seed": seed, "error": repr(exc)}
+                block["worlds"][key] = row
+                save()
             if deals > 20_000:  # the big world's export is only needed to build its features
                 shutil.rmtree(work / "worlds" / source, ignore_errors=True)
         worlds = [r for r in block["worlds"].values() if "auc_gap" in r]
         block["pass"] = bool(worlds) and all(r["pass_auc_gap"] and r["pass_brier"] for r in worlds)
+        block["beats_linear_every_seed"] = bool(worlds) and all(r["beats_linear"] for r in worlds)
 
     save()
     print_table(results)
