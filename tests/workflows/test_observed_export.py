@@ -73,6 +73,17 @@ def test_issue_export_every_command(project):
         assert ran.code == 0, ran.output
 
 
+def test_full_model_replaces_low_data_and_never_the_reverse(project):
+    full = project / "full.yaml"  # a lower minimum makes the same rows a "full" model (the gate let through)
+    full.write_text("tuning:\n  trials: 1\n  num_boost_round: 100\n  early_stopping_rounds: 10\nwin:\n"
+                    "  min_positive: 20\n  min_negative: 20\n  baseline_margin: -1.0\n  auc_tolerance: 1.0\n",
+                    encoding="utf-8")
+    ran = cvre("train", "win", "--features", "data/crm/features", "--config", str(full))
+    assert ran.code == 0 and "a full model replaces the low_data champion" in ran.output, ran.output
+    ran = cvre("train", "win", "--features", "data/crm/features")  # the default minimum: low_data again
+    assert ran.code == 0 and "never replaces the full champion" in ran.output, ran.output
+
+
 def test_champion_of_another_source_is_refused_unless_forced(project):
     simulate_world(small_config(deals=400, seed=11), project / "data/world", progress=False)
     assert cvre("features", "--data", "data/world").code == 0
