@@ -239,6 +239,16 @@ def serve(
     if config is not None:
         env["CVRE_SERVING_CONFIG"] = str(config.resolve())
     bentoml = Path(sys.executable).parent / "bentoml"
+    from cvre.serving.config import ServingConfig
+    from cvre.training.config import TrackingConfig
+    from cvre.training.tracking import tracking_uri
+
+    try:
+        serving = load_config(ServingConfig, config, "serving.yaml")
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"stores: MLflow {tracking_uri(TrackingConfig(tracking_uri=serving.tracking_uri))} (champions "
+                  "served from its registry)")
     console.print(f"scoring API on http://{host}:{port} (docs at /docs; Ctrl-C to stop)")
     raise typer.Exit(subprocess.call([str(bentoml), "serve", "cvre.serving.service:CvreScoring", "--host", host,
                                       "--port", str(port)], env=env))
