@@ -169,6 +169,23 @@ def test_grade_bands_hold_against_observed_win_rates(win_model, test_rows):
     assert {"reliability.png", "grades.png"} <= plots
 
 
+@pytest.mark.slow
+def test_amount_never_falls_with_the_list_price(features_dir, test_rows, tmp_path):
+    """The amount model trains with its constraint (its p10/p90 boosters without: LightGBM's quantile objective
+    refuses monotone constraints) and a higher list price never lowers the expected amount."""
+    cfg = tiny_config(tmp_path)
+    cfg.tuning.trials = 2
+    setup_tracking(cfg.tracking)
+    result = train_task(features_dir, "amount", cfg)
+    model = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model").unwrap_python_model()
+    rows = test_rows.sample(80, random_state=3)
+    prices = pd.read_parquet(features_dir / "deals_train.parquet")["list_price"].dropna()
+    grid = np.quantile(prices, [0, .25, .5, .75, 1])
+    amount = lambda r: model.predict(None, r)["amount"].to_numpy()  # noqa: E731
+    assert direction_violations(amount, rows, "list_price", 1, grid) == 0
+    assert "amount_p90" in model.predict(None, rows.head(3)).columns
+
+
 def test_constraint_names_are_checked_against_the_feature_list():
     cfg = TrainingConfig()
     task = cfg.win.model_copy(update={"monotone": {"lead_respons_hours": -1}})

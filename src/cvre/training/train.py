@@ -87,7 +87,8 @@ def _evaluate(data: TaskData, booster: lgb.Booster, task_cfg: TaskConfig, cfg: T
     if data.task == "amount":
         quantiles = []
         for alpha in task_cfg.quantiles:
-            q_params = params | {"objective": "quantile", "alpha": alpha, "metric": "quantile"}
+            q_params = {k: v for k, v in params.items() if not k.startswith("monotone")}  # LightGBM refuses both
+            q_params |= {"objective": "quantile", "alpha": alpha, "metric": "quantile"}
             quantiles.append(fit_booster(q_params, data, cfg))
         pred = booster.predict(X_test)
         low = np.minimum(quantiles[0].predict(X_test), pred)
