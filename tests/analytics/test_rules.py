@@ -89,3 +89,10 @@ def test_cli_leakage_on_a_simulated_world(small_world, tmp_path):
         assert (tmp_path / "leak" / f"{name}.parquet").exists() and (tmp_path / "leak" / f"{name}.csv").exists()
     segments = pd.read_parquet(tmp_path / "leak" / "segments.parquet")
     assert {"tier", "industry", "owner_id", "lead_source", "created_year"} <= set(segments["slicer"])
+
+
+def test_an_export_without_activities_flags_no_deal_for_missing_activity():
+    deals = hand_deals().drop(columns=["activities_total"])
+    flags = deal_leakage(deals, np.array([0.5, 0.5, 0.2, 0.8]), CFG)
+    assert not flags["no_activity"].any()
+    assert flags["stalled"].sum() == 1  # the other behaviours are still judged

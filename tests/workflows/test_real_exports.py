@@ -59,6 +59,8 @@ def test_maven_leakage_and_report_without_a_model(tmp_path, monkeypatch):
         ran = cvre("leakage", "--data", "maven")
         assert ran.code == 0 and "probability: stage_rates" in ran.output, ran.output
         assert "open pipeline only" in ran.output and str(tmp_path / "mlruns") in ran.output
+        everything = cvre("leakage", "--data", "maven", "--all")  # seed 000's headline scope, causal step included
+        assert everything.code == 0 and "covers all opportunities" in everything.output, everything.output
         assert cvre("report", "--data", "maven").code == 0
     finally:
         os.chdir(old)

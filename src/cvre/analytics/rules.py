@@ -33,12 +33,13 @@ def impute_amounts(deals: pd.DataFrame) -> pd.Series:
 
 
 def behaviour_flags(deals: pd.DataFrame, rules: BehaviourRules) -> pd.DataFrame:
-    """One boolean column per behaviour; a deal without a lead is never flagged for slow response."""
+    """One boolean column per behaviour; a deal without a lead is never flagged for slow response, and a
+    behaviour whose field is absent from the export is never flagged."""
     col = lambda name, default=0.0: deals[name] if name in deals else pd.Series(default, index=deals.index)  # noqa: E731
     has_lead = col("has_lead", False).fillna(False).astype(bool)
     return pd.DataFrame({
         "stalled": col("days_in_stage").fillna(0) > rules.stall_days,
-        "no_activity": col("activities_total").fillna(0) == 0,
+        "no_activity": col("activities_total", np.nan) == 0,  # unknown (no activities table) is not "none"
         "slow_response": has_lead & (col("lead_response_hours").fillna(0) > rules.slow_response_hours),
         "stage_jump": col("moves_without_activity").fillna(0) > 0,
         "overdue_close_date": col("close_date_overdue", False).fillna(False).astype(bool),

@@ -28,8 +28,9 @@ class RecoveryConfig(StrictModel):
     transport: Booster = Booster(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=30)
     ratio_bins: int = Field(8, ge=2, description="quantile bins of each behaviour in the density-ratio model")
     max_ratio: float = Field(20.0, gt=1, description="density ratios above this are truncated (reported)")
-    retrospective_days: int = Field(365, ge=1, description="the retrospective estimand's period: deals closed in "
-                                    "the last N days before the snapshot")
+    retrospective_days: int = Field(365, ge=1, le=36_500,
+                                    description="the retrospective estimand's period: deals closed in the last N "
+                                    "days before the snapshot")
     history_offsets_days: list[int] = Field(default=[120, 165, 210, 255, 300, 345, 390, 435], min_length=1,
                                             description="past snapshots (days before as_of) whose open deals, "
                                             "closed since, teach the prospective estimate")

@@ -29,6 +29,9 @@ class CausalRun:
     segments: pd.DataFrame
 
 
+ALL_HISTORY_DAYS = 36_500  # "every closed deal": a century back stays inside pandas' timestamp range
+
+
 def world_governance_note(data: Path, gov: Governance) -> str | None:
     """On a simulated world, a warning when its policies differ from the governance being estimated."""
     manifest = Path(data) / "manifest.json"
@@ -51,7 +54,7 @@ def causal_recovery(deals_at: DealsAt, snapshot: pd.Timestamp, scope: str, gov: 
                     truth: pd.DataFrame | None = None, *, amount_of: AmountRule) -> CausalRun:
     """Both estimands; the scenario columns give the prospective one for the open scope, and prospective plus
     retrospective over every closed deal for the all-deals scope."""
-    rcfg = cfg if scope == "open" else cfg.model_copy(update={"retrospective_days": 10**6})
+    rcfg = cfg if scope == "open" else cfg.model_copy(update={"retrospective_days": ALL_HISTORY_DAYS})
     history = [deals_at(snapshot - pd.Timedelta(days=d), "open") for d in cfg.history_offsets_days]
     result = estimate_recovery(deals_at(snapshot, "all"), history, snapshot, gov, rcfg, scenarios, segments,
                                amount_of=amount_of)
