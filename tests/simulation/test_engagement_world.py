@@ -41,5 +41,7 @@ def test_peak_window_holds_the_planted_share():
 def test_an_impossible_plan_is_refused():
     with pytest.raises(ValidationError, match="best_send_hour inside"):
         EngagementPlan(send_hours=(8, 12), best_send_hour=19)
-    with pytest.raises(ValidationError, match="topics must be among"):
+    with pytest.raises(ValidationError, match="topics.weather.*\\n.*Input should be 'refund'"):
         EngagementPlan(topics={"weather": 1.0})
+    with pytest.raises(ValidationError, match="topics must name some of"):
+        EngagementPlan(topics={})

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from cvre.analytics.recovery.config import RecoveryConfig
 from cvre.core.config import StrictModel
+from cvre.core.governance import SCENARIOS
 from cvre.core.rules import Behaviour, BehaviourRules, Share
 
 Segment = Literal["tier", "industry", "owner_id", "lead_source", "created_year"]
@@ -26,7 +27,7 @@ class LeakageConfig(StrictModel):
         "probability, else stage win rates; or one of model, crm, stage_rates, truth (simulated worlds)")
     governance_cost_eur: float = Field(150_000.0, gt=0, le=1e12)
     rules: BehaviourRules = BehaviourRules()
-    scenarios: dict[str, Scenario] = {
+    scenarios: dict[Literal[SCENARIOS], Scenario] = {
         "response_sla": Scenario(recovery={"slow_response": 0.60}),
         "activity_evidence": Scenario(recovery={"no_activity": 0.50, "stage_jump": 0.40}),
         "stall_review": Scenario(recovery={"stalled": 0.40}),

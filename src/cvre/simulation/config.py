@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from cvre.core.config import StrictModel
-from cvre.core.governance import Governance
+from cvre.core.governance import Governance, Tier
 from cvre.simulation.engagement import EngagementPlan
 from cvre.simulation.recruitment import RecruitmentPlan
 from cvre.simulation.shift import Shift
@@ -67,7 +67,7 @@ class WinModel(StrictModel):
     stall_over_30_days: float = -0.30
     unevidenced_move: float = -0.18
     owner_skill_sd: float = Field(0.35, ge=0)
-    tier_effect: dict[str, float] = {"A": 0.30, "B": 0.0, "C": -0.20}
+    tier_effect: dict[Tier, float] = {"A": 0.30, "B": 0.0, "C": -0.20}
     repeat_business: float = 0.40
     amount_log_ratio: float = -0.35
     season_amplitude: float = 0.20
@@ -83,7 +83,7 @@ class WinModel(StrictModel):
 
 
 class Amounts(StrictModel):
-    tier_multiplier: dict[str, float] = {"A": 1.6, "B": 1.0, "C": 0.7}
+    tier_multiplier: dict[Tier, float] = {"A": 1.6, "B": 1.0, "C": 0.7}
     repeat_multiplier: float = 1.15
     sigma: float = Field(0.35, gt=0)
 

@@ -48,7 +48,7 @@ class EngagementPlan(StrictModel):
     agent_speed: dict[str, float] = Field(
         default_factory=lambda: {"AGT003": 0.5, "AGT008": 2.0},
         description="response-time multiplier per agent (0.5 = answers twice as fast); others 1")
-    topics: dict[str, float] = Field(
+    topics: dict[Literal[tuple(TOPIC_TEXTS)], float] = Field(
         default_factory=lambda: {"refund": 0.28, "pricing": 0.22, "error": 0.18, "delivery": 0.14,
                                  "login": 0.10, "cancel": 0.08})
 
@@ -61,9 +61,8 @@ class EngagementPlan(StrictModel):
             raise ValueError("peak_window must be [start, end) within 0-24")
         if any(v <= 0 for v in self.agent_speed.values()):
             raise ValueError("agent_speed multipliers must be > 0")
-        unknown = set(self.topics) - set(TOPIC_TEXTS)
-        if unknown or not self.topics:
-            raise ValueError(f"topics must be among {sorted(TOPIC_TEXTS)} (got {sorted(unknown)})")
+        if not self.topics:
+            raise ValueError(f"topics must name some of {sorted(TOPIC_TEXTS)}")
         return self
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from cvre.simulation.clock import to_timestamps
 
 _STREAM = 1400  # random stream of the recruitment traits, apart from the world's own streams
 OFFER_ACCEPTANCE = 0.6
+JobTypeName = Literal["sales_rep", "account_manager", "sales_manager", "head_of_sales"]
 
 
 class JobType(StrictModel):
@@ -32,7 +34,7 @@ class JobType(StrictModel):
 
 class RecruitmentPlan(StrictModel):
     enabled: bool = Field(False, description="recruitment back office (seed 001); off keeps the simple jobs table")
-    job_types: dict[str, JobType] = {
+    job_types: dict[JobTypeName, JobType] = {
         # effects centred on the MER-weighted mix, so the observed ratio follows the configured 9% -> 5% line
         "sales_rep": JobType(share=0.45, candidates_mean=30, placement_effect=0.1, close_days_mean=35),
         "account_manager": JobType(share=0.25, candidates_mean=24, placement_effect=-0.1, close_days_mean=45),

@@ -63,6 +63,9 @@ class FirstTrial(StrictModel):
     linear_tree: bool = False
 
 
+NUMERIC_PARAMS = tuple(n for n, f in FirstTrial.model_fields.items() if f.annotation is not bool)
+
+
 class TuningConfig(StrictModel):
     trials: int = Field(25, ge=1, le=10_000, description="the tuning budget: Optuna trials per study, so the "
                         "result does not depend on the machine's speed or load")
@@ -153,7 +156,7 @@ class LowDataConfig(StrictModel):
     min_positive: int = Field(15, ge=2, le=10_000_000, description="below this (or min_negative) not even a "
                               "low_data model")
     min_negative: int = Field(15, ge=2, le=10_000_000)
-    params: dict[str, float] = Field(
+    params: dict[Literal[NUMERIC_PARAMS], float] = Field(
         {"num_leaves": 4, "learning_rate": 0.05, "min_child_samples": 20, "feature_fraction": 0.8,
          "bagging_fraction": 0.8, "lambda_l2": 10.0},
         description="fixed LightGBM parameters (no tuning: too few rows to tune on)")

@@ -91,3 +91,18 @@ def test_arm_comparison_against_control_with_revenue():
     assert set(table["metric"]) == {"converted", "revenue"} and (table["p_holm"] >= table["p_value"]).all()
     with pytest.raises(ValueError, match="control arm 'nobody' not found"):
         arm_comparison(units, "nobody")
+
+
+def test_published_figures_for_an_arm_the_data_lacks_are_refused():
+    import pandas as pd
+
+    from cvre.analytics.engagement.config import EngagementConfig
+    from cvre.analytics.engagement.run import experiment_table
+
+    units = pd.DataFrame({"unit_id": ["1", "2", "3", "4"], "arm": ["No E-Mail", "No E-Mail", "Mail", "Mail"],
+                          "converted": [False, True, True, True]})
+    good = EngagementConfig(experiment={"control_arm": "No E-Mail", "published": {"Mail": {"converted": 0.9}}})
+    assert experiment_table(units, good)["published_value"].tolist() == [0.9]
+    typo = EngagementConfig(experiment={"published": {"Male": {"converted": 0.9}}})
+    with pytest.raises(ValueError, match=r"published names arms \['Male'\] not in ab_units"):
+        experiment_table(units, typo)

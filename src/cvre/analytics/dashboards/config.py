@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from cvre.analytics.config import SEGMENTS
+from cvre.analytics.config import SEGMENTS, Segment
 from cvre.analytics.rules import BEHAVIOURS
 from cvre.core.config import StrictModel
 
@@ -27,7 +27,7 @@ class Rule(StrictModel):
 class ReportConfig(StrictModel):
     top_deals: int = Field(20, ge=1, le=500, description="rows in the top leaking deals list")
     top_segment_values: int = Field(12, ge=2, le=100, description="bars per breakdown chart")
-    filters: dict[str, str] = Field({s: s.replace("_", " ").capitalize() for s in SEGMENTS},
+    filters: dict[Segment, str] = Field({s: s.replace("_", " ").capitalize() for s in SEGMENTS},
                                     description="slicer column -> label")
     rulebook: list[Rule] = []
 

@@ -71,7 +71,7 @@ class ExperimentConfig(StrictModel):
     """How a randomised test imported as ab_units is read (e.g. Hillstrom's e-mail test)."""
 
     control_arm: str | None = Field(None, description="arm to compare against (default: the first, sorted)")
-    published: dict[str, dict[str, float]] = Field(
+    published: dict[str, dict[Literal["visited", "converted", "revenue"], float]] = Field(
         default_factory=dict, description="arm -> metric -> published figure, shown beside ours")
 
 

@@ -183,6 +183,10 @@ def experiment_table(units: pd.DataFrame, cfg: EngagementConfig) -> pd.DataFrame
     """Each arm against the control, with the published figures beside ours where the config has them."""
     table = arm_comparison(units, cfg.experiment.control_arm, cfg.campaigns.alpha)
     published = cfg.experiment.published
+    unknown = sorted(set(published) - set(units["arm"].dropna().astype(str)))
+    if unknown:
+        raise ValueError(f"engagement config: experiment.published names arms {unknown} not in ab_units "
+                         f"(arms: {', '.join(sorted(units['arm'].dropna().astype(str).unique()))})")
     if published and len(table):
         table["published_value"] = [published.get(a, {}).get(m) for a, m in zip(table["arm"], table["metric"],
                                                                                   strict=True)]
