@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,22 @@ from cvre.simulation.world import simulate_world
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
+
+
+@pytest.fixture(autouse=True)
+def one_process_many_commands():
+    """Each test starts as a fresh command would: `mlflow.set_tracking_uri` writes MLFLOW_TRACKING_URI into
+    os.environ (an earlier test's store must not become the next test's default), and BentoML's logging set-up
+    (`disable_existing_loggers`) switches off loggers created before it (our warnings must still be seen)."""
+    tracking = os.environ.get("MLFLOW_TRACKING_URI")
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.startswith("cvre") and isinstance(logger, logging.Logger):
+            logger.disabled = False
+    yield
+    if tracking is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = tracking
 
 
 def small_config(deals: int = 1500, seed: int = 7) -> SimulationConfig:
