@@ -15,10 +15,10 @@ class BatchingConfig(StrictModel):
     """Adaptive batching of /score_deals (BentoML's dispatcher): concurrent requests scored in one pass."""
 
     enabled: bool = Field(True, description="false: every request is scored on its own")
-    max_batch_size: int = Field(1000, ge=1, description="deals scored in one pass at most (a larger request is "
-                                "scored alone); independent of the per-request limit max_batch_size")
-    max_latency_ms: int = Field(10_000, ge=1, description="a request that would wait longer than this in the "
-                                "queue is refused with 503 (overload), not queued further")
+    max_batch_size: int = Field(1000, ge=1, le=1_000_000, description="deals scored in one pass at most (a larger "
+                                "request is scored alone); independent of the per-request limit max_batch_size")
+    max_latency_ms: int = Field(10_000, ge=1, le=3_600_000, description="a request that would wait longer than this "
+                                "in the queue is refused with 503 (overload), not queued further")
 
 
 class ServingConfig(StrictModel):
@@ -27,14 +27,15 @@ class ServingConfig(StrictModel):
     amount_model: str = "cvre-amount"
     churn_model: str = Field("cvre-churn", description="optional: without a champion /score_clients answers 503")
     alias: str = "champion"
-    max_batch_size: int = Field(1000, ge=1, description="deals or clients per request; more gets 413")
+    max_batch_size: int = Field(1000, ge=1, le=1_000_000, description="deals or clients per request; more gets 413")
     scoring_log_dir: Path | None = Field(Path("data/scoring_log"), description="rolling Parquet log of what was "
                                          "scored (deals/, clients/), relative to the working directory; null: off")
-    scoring_log_max_files: int = Field(1000, ge=1, description="log files kept per kind; the oldest are deleted")
+    scoring_log_max_files: int = Field(1000, ge=1, le=1_000_000, description="log files kept per kind; the oldest are "
+                                                                             "deleted")
     api_key_env: str = Field("CVRE_API_KEY", min_length=1, description="name of the environment variable holding "
                              "the API key; when it is set, every request but /livez, /readyz and the docs needs "
                              "x-api-key (/metrics included)")
-    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="larger request bodies get 413 before "
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=2**34, description="larger request bodies get 413 before "
                                 "anything is parsed (validation runs on the event loop, so this also bounds how long "
                                 "one request can hold /livez: benchmarks/api_limits.py); 1,000 deals with their "
                                 "histories fit in 1-2 MB")

@@ -42,7 +42,7 @@ class EngagementPlan(StrictModel):
     send_hours: tuple[int, int] = Field((7, 21), description="first and last hour campaigns are sent at")
     best_send_hour: int = Field(19, ge=0, le=23)
     best_hour_read_lift: float = Field(0.12, ge=0, le=0.5, description="read probability at the best hour")
-    hour_lift_width: int = Field(2, ge=1, description="the lift falls linearly to 0 this many hours away")
+    hour_lift_width: int = Field(2, ge=1, le=24, description="the lift falls linearly to 0 this many hours away")
     peak_window: tuple[int, int] = Field((18, 21), description="[start, end) hours of the customers' peak")
     peak_share: float = Field(0.6, gt=0, lt=1, description="share of customer messages in the peak window")
     agent_speed: dict[str, float] = Field(

@@ -26,10 +26,11 @@ JobTypeName = Literal["sales_rep", "account_manager", "sales_manager", "head_of_
 
 
 class JobType(StrictModel):
-    share: float = Field(gt=0)
-    candidates_mean: float = Field(gt=0, description="candidates sourced per job")
-    placement_effect: float = Field(0.0, description="log-odds of a MER becoming a placement, vs the base")
-    close_days_mean: float = Field(gt=0, description="days from opening to the placement")
+    share: float = Field(gt=0, le=1e6)
+    candidates_mean: float = Field(gt=0, le=100_000, description="candidates sourced per job")
+    placement_effect: float = Field(0.0, ge=-10, le=10, description="log-odds of a MER becoming a placement, vs the "
+                                                                    "base")
+    close_days_mean: float = Field(gt=0, le=3650, description="days from opening to the placement")
 
 
 class RecruitmentPlan(StrictModel):
@@ -43,16 +44,16 @@ class RecruitmentPlan(StrictModel):
     }
     pitch_share: float = Field(0.75, gt=0, le=1, description="share of sourced candidates pitched to the client")
     pitch_to_mer: float = Field(0.30, gt=0, lt=1, description="median salesperson's pitch -> MER conversion")
-    pitch_to_mer_sd: float = Field(0.45, ge=0, description="spread of salespeople's conversion (log-odds sd)")
+    pitch_to_mer_sd: float = Field(0.45, ge=0, le=10, description="spread of salespeople's conversion (log-odds sd)")
     mer_to_placement_start: float = Field(0.09, gt=0, lt=1, description="placements per MER at the world's start")
     mer_to_placement_end: float = Field(0.05, gt=0, lt=1, description="placements per MER at the snapshot")
     coach_share: float = Field(0.3, gt=0, lt=1, description="share of the staff who are coaches (at least 2)")
-    coach_effect_sd: float = Field(0.35, ge=0, description="coaches' effect on placements per MER (log-odds sd, "
+    coach_effect_sd: float = Field(0.35, ge=0, le=10, description="coaches' effect on placements per MER (log-odds sd, "
                                    "centred: the average coach is the base)")
-    client_skew: float = Field(1.6, gt=1, description="Pareto shape of the accounts' deal weight (lower: more "
+    client_skew: float = Field(1.6, gt=1, le=100, description="Pareto shape of the accounts' deal weight (lower: more "
                                                    "skewed)")
-    cost_per_candidate: float = Field(40.0, ge=0)
-    cost_per_mer: float = Field(150.0, ge=0)
+    cost_per_candidate: float = Field(40.0, ge=0, le=1e9)
+    cost_per_mer: float = Field(150.0, ge=0, le=1e9)
 
 
 def _traits_rng(seed: int) -> np.random.Generator:

@@ -22,20 +22,21 @@ BASE_LEAD_MIX = (0.35, 0.2, 0.15, 0.2, 0.1)
 class NewProduct(StrictModel):
     product: str = Field("Talent Cloud", min_length=1)
     series: str = "subscription"
-    list_price: float = Field(25_000.0, gt=0)
+    list_price: float = Field(25_000.0, gt=0, le=1e12)
     share: float = Field(0.15, gt=0, lt=1, description="share of shifted deals that sell it")
-    win_effect: float = Field(-0.10, description="its effect on the true win log-odds")
+    win_effect: float = Field(-0.10, ge=-10, le=10, description="its effect on the true win log-odds")
 
 
 class Shift(StrictModel):
     start: date | None = Field(None, description="deals created on/after this date are shifted; null = all deals")
     lead_source_mix: dict[str, float] | None = Field(None, description="weights per lead source (web, referral, "
                                                      "event, outbound, partner); normalised")
-    response_delay_factor: float = Field(1.0, gt=0, description="lead response hours are multiplied by it")
-    price_factor: float = Field(1.0, gt=0, description="deal amounts are multiplied by it (a price change)")
+    response_delay_factor: float = Field(1.0, gt=0, le=1000, description="lead response hours are multiplied by it")
+    price_factor: float = Field(1.0, gt=0, le=1000, description="deal amounts are multiplied by it (a price change)")
     new_product: NewProduct | None = None
-    draw: int = Field(1, ge=0, description="random draw of the period's deals and clients: same company (cast), "
-                      "new deals; 0 = the base period's draws")
+    draw: int = Field(1, ge=0, le=1_000_000, description="random draw of the period's deals and clients: same company "
+                                                         "(cast), "
+                                                         "new deals; 0 = the base period's draws")
 
     @model_validator(mode="after")
     def _known_sources(self) -> Shift:

@@ -57,12 +57,12 @@ class RfmConfig(StrictModel):
 
 class ClvConfig(StrictModel):
     enabled: bool = True
-    unit_days: float = Field(7.0, gt=0, description="time unit of the BG/NBD fit (7: weeks, as published)")
-    horizon_days: int = Field(365, gt=0, description="CLV horizon after the snapshot")
+    unit_days: float = Field(7.0, gt=0, le=365, description="time unit of the BG/NBD fit (7: weeks, as published)")
+    horizon_days: int = Field(365, gt=0, le=36_500, description="CLV horizon after the snapshot")
     annual_discount_rate: float = Field(0.0, ge=0, lt=1, description="applied monthly")
     draws: int = Field(200, ge=10, le=5000, description="parameter draws for the intervals")
     interval: float = Field(0.9, gt=0, lt=1)
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=2**32 - 1)
 
 
 class TargetList(StrictModel):
@@ -77,7 +77,7 @@ class TargetList(StrictModel):
 class ClientsConfig(StrictModel):
     as_of: str | None = Field(None, description="snapshot YYYY-MM-DD (default: the data's)")
     kpi_period: Literal["month", "quarter", "year"] = "month"
-    active_days: int = Field(90, gt=0, description="a customer is active with a purchase in this many days; "
+    active_days: int = Field(90, gt=0, le=36_500, description="a customer is active with a purchase in this many days; "
                                                   "churned when active at one period end and not at the next")
     value_bands: tuple[float, float] = Field((0.5, 0.8), description="value quantiles splitting low/medium/high")
     rfm: RfmConfig = RfmConfig()

@@ -11,20 +11,22 @@ from cvre.core.config import StrictModel
 
 class AudienceConfig(StrictModel):
     default_region: str | None = Field(None, description="ISO region for phone numbers written without +code")
-    active_days: int = Field(90, ge=1, description="a contact is active with a chat or a read/reply this recent")
+    active_days: int = Field(90, ge=1, le=36_500, description="a contact is active with a chat or a read/reply this "
+                                                              "recent")
 
 
 class CampaignConfig(StrictModel):
-    high_intent_replies: int = Field(3, ge=1, description="high intent = replied more than this many times")
+    high_intent_replies: int = Field(3, ge=1, le=1000, description="high intent = replied more than this many times")
     ab_metric: Literal["read", "replied"] = Field("read", description="per delivered message")
     alpha: float = Field(0.05, gt=0, lt=0.5)
     power: float = Field(0.8, gt=0.5, lt=1)
     minimum_detectable_lift: float = Field(0.02, gt=0, lt=1, description="absolute, for power and sample size")
     sample_size_baselines: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.5])
     sample_size_lifts: list[float] = Field(default_factory=lambda: [0.01, 0.02, 0.05, 0.1])
-    send_hour_draws: int = Field(4000, ge=100, description="draws from the model's estimates for P(best hour)")
-    seed: int = 42
-    active_campaign_days: int = Field(30, ge=1, description="campaigns sent this recently are 'active'")
+    send_hour_draws: int = Field(4000, ge=100, le=10_000_000, description="draws from the model's estimates for "
+                                                                          "P(best hour)")
+    seed: int = Field(42, ge=0, le=2**32 - 1)
+    active_campaign_days: int = Field(30, ge=1, le=3650, description="campaigns sent this recently are 'active'")
     compare: list[str] = Field(default_factory=list,
                                description="two campaign ids side by side (default: the last two sent)")
 
@@ -38,20 +40,20 @@ class CampaignConfig(StrictModel):
 
 class SupportConfig(StrictModel):
     peak_window_hours: int = Field(3, ge=1, le=23)
-    topic_keywords: int = Field(15, ge=1)
-    topic_min_messages: int = Field(3, ge=1, description="a keyword must appear in this many messages")
+    topic_keywords: int = Field(15, ge=1, le=1000)
+    topic_min_messages: int = Field(3, ge=1, le=1_000_000, description="a keyword must appear in this many messages")
     topic_stop_words: list[str] = Field(
         default_factory=lambda: ["just", "thanks", "thank", "don", "like", "got", "hi", "hello", "hey", "pls",
                                  "please", "know", "ve", "ll", "didn", "doesn", "ok", "im", "dm", "sent"],
         description="chat fillers ignored on top of scikit-learn's English stop words")
-    queue_stale_days: float = Field(7.0, gt=0, description="unanswered longer than this: stale, not queue")
+    queue_stale_days: float = Field(7.0, gt=0, le=3650, description="unanswered longer than this: stale, not queue")
 
 
 class RagBand(StrictModel):
     """Red/amber/green: green at or below `green`, amber up to `amber`, red above (lower is better)."""
 
-    green: float = Field(gt=0)
-    amber: float = Field(gt=0)
+    green: float = Field(gt=0, le=1e9)
+    amber: float = Field(gt=0, le=1e9)
 
     @model_validator(mode="after")
     def _ordered(self) -> RagBand:
@@ -61,7 +63,7 @@ class RagBand(StrictModel):
 
 
 class CoffeeConfig(StrictModel):
-    window_days: int = Field(7, ge=1, description="team efficiency over the last N days")
+    window_days: int = Field(7, ge=1, le=3650, description="team efficiency over the last N days")
     median_response_minutes: RagBand = RagBand(green=15, amber=60)
     p90_response_minutes: RagBand = RagBand(green=60, amber=240)
     open_queue_chats: RagBand = RagBand(green=10, amber=30)
