@@ -35,11 +35,11 @@ class Governance(StrictModel):
     """Seed 000's governance rules as enforced: response SLA, activity evidence gate, stall review."""
 
     response_sla_hours: float = Field(48.0, gt=0, le=8760, description="first response to a lead within this many "
-                                                                       "hours")
+                                      "hours")
     stall_review_day: float = Field(25.0, ge=21, le=30, description="a deal is reviewed (unstalled) by this day "
                                     "in a stage")
     evidence_min_cadence: float = Field(2.0, gt=0, le=1000, description="activities per 30 days a gated deal logs at "
-                                                                        "least")
+                                        "least")
     compliance: float = Field(1.0, ge=0, le=1, description="share of governed deals that comply")
     scope: RuleScopes = RuleScopes()
 

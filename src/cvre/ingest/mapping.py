@@ -75,7 +75,7 @@ class ValueBounds(StrictModel):
     earliest_date: date = Field(date(1900, 1, 1), ge=date(1678, 1, 1), description="dates before this are rejected")
     latest_date: date = Field(date(2200, 1, 1), le=date(2262, 4, 1), description="dates after this are rejected")
     max_abs_number: PositiveFloat = Field(1e12, gt=0, le=1e30, description="amounts and other numbers beyond +/- this "
-                                                                           "are rejected")
+                                          "are rejected")
 
 
 class TableMapping(StrictModel):

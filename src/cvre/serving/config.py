@@ -17,8 +17,8 @@ class BatchingConfig(StrictModel):
     enabled: bool = Field(True, description="false: every request is scored on its own")
     max_batch_size: int = Field(1000, ge=1, le=1_000_000, description="deals scored in one pass at most (a larger "
                                 "request is scored alone); independent of the per-request limit max_batch_size")
-    max_latency_ms: int = Field(10_000, ge=1, le=3_600_000, description="a request that would wait longer than this "
-                                "in the queue is refused with 503 (overload), not queued further")
+    max_latency_ms: int = Field(10_000, ge=1, le=3_600_000, description="a request that would wait longer than this in "
+                                "the queue is refused with 503 (overload), not queued further")
 
 
 class ServingConfig(StrictModel):
@@ -31,7 +31,7 @@ class ServingConfig(StrictModel):
     scoring_log_dir: Path | None = Field(Path("data/scoring_log"), description="rolling Parquet log of what was "
                                          "scored (deals/, clients/), relative to the working directory; null: off")
     scoring_log_max_files: int = Field(1000, ge=1, le=1_000_000, description="log files kept per kind; the oldest are "
-                                                                             "deleted")
+                                       "deleted")
     api_key_env: str = Field("CVRE_API_KEY", min_length=1, description="name of the environment variable holding "
                              "the API key; when it is set, every request but /livez, /readyz and the docs needs "
                              "x-api-key (/metrics included)")

@@ -71,8 +71,8 @@ class WinModel(StrictModel):
     repeat_business: float = Field(0.40, ge=-10, le=10)
     amount_log_ratio: float = Field(-0.35, ge=-10, le=10)
     season_amplitude: float = Field(0.20, ge=-10, le=10)
-    behaviour_effect_scale: float = Field(1.0, ge=0, le=100, description="multiplies every behaviour coefficient; 0 "
-                                          "is a null world where the governance rules change nothing")
+    behaviour_effect_scale: float = Field(1.0, ge=0, le=100, description="multiplies every behaviour coefficient; 0 is "
+                                          "a null world where the governance rules change nothing")
 
     def effective(self) -> WinModel:
         """The coefficients the world uses: behaviour terms times `behaviour_effect_scale`."""
@@ -115,8 +115,8 @@ Policies = Governance  # the counterfactual policies are the one governance defi
 class Confounding(StrictModel):
     """Knobs that tie behaviour to what also drives winning, so naive estimates are biased (0 = off)."""
 
-    skill_behaviour: float = Field(0.0, ge=0, le=10, description="per sd of owner skill: log-faster responses, "
-                                   "more activity (half as strong) and more logging")
+    skill_behaviour: float = Field(0.0, ge=0, le=10, description="per sd of owner skill: log-faster responses, more "
+                                   "activity (half as strong) and more logging")
     large_account_response: float = Field(0.0, ge=0, le=10, description="log-faster responses to tier A accounts")
 
 

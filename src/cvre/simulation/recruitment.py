@@ -29,7 +29,7 @@ class JobType(StrictModel):
     share: float = Field(gt=0, le=1e6)
     candidates_mean: float = Field(gt=0, le=100_000, description="candidates sourced per job")
     placement_effect: float = Field(0.0, ge=-10, le=10, description="log-odds of a MER becoming a placement, vs the "
-                                                                    "base")
+                                    "base")
     close_days_mean: float = Field(gt=0, le=3650, description="days from opening to the placement")
 
 
@@ -51,7 +51,7 @@ class RecruitmentPlan(StrictModel):
     coach_effect_sd: float = Field(0.35, ge=0, le=10, description="coaches' effect on placements per MER (log-odds sd, "
                                    "centred: the average coach is the base)")
     client_skew: float = Field(1.6, gt=1, le=100, description="Pareto shape of the accounts' deal weight (lower: more "
-                                                   "skewed)")
+                               "skewed)")
     cost_per_candidate: float = Field(40.0, ge=0, le=1e9)
     cost_per_mer: float = Field(150.0, ge=0, le=1e9)
 

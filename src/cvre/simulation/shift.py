@@ -35,8 +35,7 @@ class Shift(StrictModel):
     price_factor: float = Field(1.0, gt=0, le=1000, description="deal amounts are multiplied by it (a price change)")
     new_product: NewProduct | None = None
     draw: int = Field(1, ge=0, le=1_000_000, description="random draw of the period's deals and clients: same company "
-                                                         "(cast), "
-                                                         "new deals; 0 = the base period's draws")
+                      "(cast), new deals; 0 = the base period's draws")
 
     @model_validator(mode="after")
     def _known_sources(self) -> Shift:

@@ -78,7 +78,7 @@ class ClientsConfig(StrictModel):
     as_of: str | None = Field(None, description="snapshot YYYY-MM-DD (default: the data's)")
     kpi_period: Literal["month", "quarter", "year"] = "month"
     active_days: int = Field(90, gt=0, le=36_500, description="a customer is active with a purchase in this many days; "
-                                                  "churned when active at one period end and not at the next")
+                             "churned when active at one period end and not at the next")
     value_bands: tuple[float, float] = Field((0.5, 0.8), description="value quantiles splitting low/medium/high")
     rfm: RfmConfig = RfmConfig()
     clv: ClvConfig = ClvConfig()

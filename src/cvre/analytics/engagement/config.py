@@ -12,7 +12,7 @@ from cvre.core.config import StrictModel
 class AudienceConfig(StrictModel):
     default_region: str | None = Field(None, description="ISO region for phone numbers written without +code")
     active_days: int = Field(90, ge=1, le=36_500, description="a contact is active with a chat or a read/reply this "
-                                                              "recent")
+                             "recent")
 
 
 class CampaignConfig(StrictModel):
@@ -23,8 +23,8 @@ class CampaignConfig(StrictModel):
     minimum_detectable_lift: float = Field(0.02, gt=0, lt=1, description="absolute, for power and sample size")
     sample_size_baselines: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.5])
     sample_size_lifts: list[float] = Field(default_factory=lambda: [0.01, 0.02, 0.05, 0.1])
-    send_hour_draws: int = Field(4000, ge=100, le=10_000_000, description="draws from the model's estimates for "
-                                                                          "P(best hour)")
+    send_hour_draws: int = Field(4000, ge=100, le=10_000_000, description="draws from the model's estimates for P(best "
+                                 "hour)")
     seed: int = Field(42, ge=0, le=2**32 - 1)
     active_campaign_days: int = Field(30, ge=1, le=3650, description="campaigns sent this recently are 'active'")
     compare: list[str] = Field(default_factory=list,

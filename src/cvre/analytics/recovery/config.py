@@ -35,4 +35,4 @@ class RecoveryConfig(StrictModel):
                                             description="past snapshots (days before as_of) whose open deals, "
                                             "closed since, teach the prospective estimate")
     min_closed_deals: int = Field(400, ge=10, le=10_000_000, description="below this many closed deals no causal "
-                                                                         "estimate")
+                                  "estimate")
