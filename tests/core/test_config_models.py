@@ -100,11 +100,17 @@ def _bounds(info) -> tuple[bool, bool]:
     return low, high
 
 
+def _is_number(annotation) -> bool:
+    """int or float, optional (`int | None`) included."""
+    return annotation in (int, float) or (type(None) in typing.get_args(annotation)
+                                          and {int, float} & set(typing.get_args(annotation)) != set())
+
+
 @pytest.mark.parametrize("module", sorted({m.__module__ for m in MODELS}))
 def test_numbers_have_ranges(module):
-    """Every config module: each int/float field has a lower and an upper bound."""
+    """Every config module: each int/float field (optional ones included) has a lower and an upper bound."""
     loose = [f"{model.__name__}.{name}" for model, name, info in FIELDS if model.__module__ == module
-             and info.annotation in (int, float) and _bounds(info) != (True, True)]
+             and _is_number(info.annotation) and _bounds(info) != (True, True)]
     assert not loose, f"numbers without a [low, high] range: {loose}"
 
 

@@ -35,7 +35,8 @@ DEFAULT_SEGMENTS = [
 
 class RfmConfig(StrictModel):
     bins: int = Field(5, ge=2, le=10, description="scores 1..bins, by quantile among customers (ties share)")
-    lookback_days: int | None = Field(None, gt=0, description="F and M over this many days (default: all history)")
+    lookback_days: int | None = Field(None, gt=0, le=36_500, description="F and M over this many days (default: all "
+                                       "history)")
     segments: list[Segment] = Field(default=DEFAULT_SEGMENTS, min_length=1,
                                     description="R x F grid map, first match wins; must cover every cell")
 
@@ -71,7 +72,7 @@ class TargetList(StrictModel):
     min_churn_risk: float = Field(0.0, ge=0, le=1, description="1 - probability alive (CLV model)")
     max_churn_risk: float = Field(1.0, ge=0, le=1)
     value_bands: list[Literal["high", "medium", "low"]] = Field(default=["high", "medium", "low"])
-    limit: int | None = Field(None, ge=1, description="keep the top N by value")
+    limit: int | None = Field(None, ge=1, le=10_000_000, description="keep the top N by value")
 
 
 class ClientsConfig(StrictModel):
