@@ -143,6 +143,19 @@ def test_a_partial_haircut_block_keeps_the_other_defaults(tmp_path):
     assert haircuts["stalled"] == 0.3 and haircuts["no_activity"] == 0.2
 
 
+def test_a_partial_tier_block_keeps_the_other_tiers(tmp_path):
+    from cvre.simulation.config import SimulationConfig
+
+    path = tmp_path / "simulate.yaml"
+    path.write_text("win:\n  tier_effect: {A: 1.0}\namounts:\n  tier_multiplier: {C: 0.5}\n")
+    cfg = load_config(SimulationConfig, path, "simulate.yaml")
+    assert cfg.win.tier_effect == {"A": 1.0, "B": 0.0, "C": -0.20}
+    assert cfg.amounts.tier_multiplier == {"A": 1.6, "B": 1.0, "C": 0.5}
+    path.write_text("win:\n  tier_effect: {D: 1.0}\n")
+    with pytest.raises(ConfigError, match="win.tier_effect.D"):
+        load_config(SimulationConfig, path, "simulate.yaml")
+
+
 def test_every_packaged_config_loads():
     from cvre.analytics.config import LeakageConfig
     from cvre.training.config import TrainingConfig

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from cvre.core.config import StrictModel
 from cvre.core.governance import Governance, Tier
@@ -51,6 +52,15 @@ class Behaviour(StrictModel):
     stage_days_mean: list[float] = Field(default=[10.0, 14.0, 16.0, 12.0], min_length=4, max_length=4)
 
 
+TIER_EFFECT = {"A": 0.30, "B": 0.0, "C": -0.20}
+TIER_MULTIPLIER = {"A": 1.6, "B": 1.0, "C": 0.7}
+
+
+def _every_tier(defaults: dict[str, float]) -> BeforeValidator:
+    """A per-tier mapping given in part keeps the defaults of the tiers left out (never a tier without a value)."""
+    return BeforeValidator(lambda value: {**defaults, **value} if isinstance(value, dict) else value)
+
+
 BEHAVIOUR_TERMS = ("response_log", "response_over_48h", "no_activity", "cadence_log", "stall_per_30_days",
                    "stall_over_30_days", "unevidenced_move")
 
@@ -67,7 +77,7 @@ class WinModel(StrictModel):
     stall_over_30_days: float = Field(-0.30, ge=-10, le=10)
     unevidenced_move: float = Field(-0.18, ge=-10, le=10)
     owner_skill_sd: float = Field(0.35, ge=0, le=10)
-    tier_effect: dict[Tier, float] = {"A": 0.30, "B": 0.0, "C": -0.20}
+    tier_effect: Annotated[dict[Tier, float], _every_tier(TIER_EFFECT)] = TIER_EFFECT
     repeat_business: float = Field(0.40, ge=-10, le=10)
     amount_log_ratio: float = Field(-0.35, ge=-10, le=10)
     season_amplitude: float = Field(0.20, ge=-10, le=10)
@@ -83,7 +93,7 @@ class WinModel(StrictModel):
 
 
 class Amounts(StrictModel):
-    tier_multiplier: dict[Tier, float] = {"A": 1.6, "B": 1.0, "C": 0.7}
+    tier_multiplier: Annotated[dict[Tier, float], _every_tier(TIER_MULTIPLIER)] = TIER_MULTIPLIER
     repeat_multiplier: float = Field(1.15, gt=0, le=100)
     sigma: float = Field(0.35, gt=0, le=10)
 
