@@ -15,6 +15,17 @@ REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def tracking_env_per_module():
+    """A module-scoped fixture's `setup_tracking` (which writes MLFLOW_TRACKING_URI) ends with its module."""
+    tracking = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if tracking is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = tracking
+
+
 @pytest.fixture(autouse=True)
 def one_process_many_commands():
     """Each test starts as a fresh command would: `mlflow.set_tracking_uri` writes MLFLOW_TRACKING_URI into

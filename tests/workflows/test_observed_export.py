@@ -28,12 +28,15 @@ def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
     old = Path.cwd()
     os.chdir(root)
+    env = pytest.MonkeyPatch()
+    env.delenv("MLFLOW_TRACKING_URI", raising=False)  # an earlier fixture's store must not become this project's
     configs = root / "configs"
     configs.mkdir()
     (configs / "training.yaml").write_text("tuning:\n  trials: 1\n  num_boost_round: 100\n"
                                            "  early_stopping_rounds: 10\n", encoding="utf-8")
     write_observed_export(root / "export")
     yield root
+    env.undo()
     os.chdir(old)
 
 
