@@ -15,15 +15,19 @@ REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
 
 
+def _set_tracking_env(value: str | None) -> None:
+    if value is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = value
+
+
 @pytest.fixture(autouse=True, scope="module")
 def tracking_env_per_module():
     """A module-scoped fixture's `setup_tracking` (which writes MLFLOW_TRACKING_URI) ends with its module."""
     tracking = os.environ.get("MLFLOW_TRACKING_URI")
     yield
-    if tracking is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = tracking
+    _set_tracking_env(tracking)
 
 
 @pytest.fixture(autouse=True)
@@ -36,10 +40,7 @@ def one_process_many_commands():
         if name.startswith("cvre") and isinstance(logger, logging.Logger):
             logger.disabled = False
     yield
-    if tracking is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = tracking
+    _set_tracking_env(tracking)
 
 
 def small_config(deals: int = 1500, seed: int = 7) -> SimulationConfig:
