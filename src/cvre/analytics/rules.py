@@ -1,6 +1,6 @@
-"""Seed 000's rule engine, exactly: EV, behaviour flags, deduplicated leakage, scenario recovery, trust.
+"""Seed 000's rule engine over a deal table: EV, flags, deduplicated leakage, scenario recovery, trust.
 
-Pure functions over a deal table with the feature pipeline's columns; every number comes from config.
+The flags, amounts and leaked euros are `core.rules`' (the API uses the same); every number comes from config.
 """
 
 from __future__ import annotations
@@ -9,63 +9,50 @@ import numpy as np
 import pandas as pd
 
 from cvre.analytics.config import LeakageConfig
-from cvre.core.rules import BEHAVIOURS, BehaviourRules
+from cvre.core.rules import (
+    BEHAVIOURS,
+    BehaviourRules,
+    amount_stages,
+    amounts_used,
+    largest_haircut,
+    leaked_ev,
+    stage_medians,
+)
+from cvre.core.rules import behaviour_flags as core_flags
 
 
 def amount_stage(deals: pd.DataFrame) -> pd.Series:
-    """Seed 000's stage for amounts: an open deal's current stage, a closed deal's outcome (won or lost)."""
-    stage = deals["current_stage"] if "current_stage" in deals else pd.Series(None, index=deals.index, dtype=object)
-    stage = stage.astype(object)
-    if "won" in deals:
-        won = deals["won"]
-        stage = stage.where(won.isna(), np.where(won == 1, "won", "lost"))
-    return stage.fillna("unknown")
+    """Seed 000's stage for amounts (`core.rules.amount_stages`) as a Series."""
+    stages = amount_stages(deals.get("current_stage"), deals.get("won"), len(deals))
+    return pd.Series(stages, index=deals.index)
 
 
-def impute_amounts(deals: pd.DataFrame) -> pd.Series:
+def impute_amounts(deals: pd.DataFrame, medians: dict[str, float] | None = None) -> pd.Series:
     """A missing amount takes the median amount of its stage (a closed deal's stage is its outcome), else the
-    overall median; no amount at all is 0."""
+    overall median; no amount at all is 0. `medians`: the model's (its feature spec), else those of `deals`."""
     if "amount" not in deals:
         return pd.Series(0.0, index=deals.index)
-    amount = deals["amount"].astype(float)
-    by_stage = amount.groupby(amount_stage(deals)).transform("median")
-    return amount.fillna(by_stage).fillna(amount.median()).fillna(0.0)
+    stages = amount_stage(deals).tolist()
+    medians = stage_medians(deals["amount"], stages) if medians is None else medians
+    return pd.Series(amounts_used(deals["amount"], stages, medians), index=deals.index)
 
 
 def behaviour_flags(deals: pd.DataFrame, rules: BehaviourRules) -> pd.DataFrame:
-    """One boolean column per behaviour; a deal without a lead is never flagged for slow response, and a
-    behaviour whose field is absent from the export is never flagged."""
-    col = lambda name, default=0.0: deals[name] if name in deals else pd.Series(default, index=deals.index)  # noqa: E731
-    has_lead = col("has_lead", False).fillna(False).astype(bool)
-    return pd.DataFrame({
-        "stalled": col("days_in_stage").fillna(0) > rules.stall_days,
-        "no_activity": col("activities_total", np.nan) == 0,  # unknown (no activities table) is not "none"
-        "slow_response": has_lead & (col("lead_response_hours").fillna(0) > rules.slow_response_hours),
-        "stage_jump": col("moves_without_activity").fillna(0) > 0,
-        "overdue_close_date": col("close_date_overdue", False).fillna(False).astype(bool),
-        "missing_amount": col("amount_missing", False).fillna(False).astype(bool),
-    }, index=deals.index)
+    """One boolean column per behaviour (`core.rules.behaviour_flags`, the API's definition too)."""
+    return pd.DataFrame(core_flags(deals, len(deals), rules), index=deals.index)
 
 
-def largest_haircut(flags: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
-    """Per deal, the largest weight among its flagged behaviours (never the sum: no double counting)."""
-    out = np.zeros(len(flags))
-    for behaviour, weight in weights.items():
-        if behaviour in flags:
-            out = np.maximum(out, np.where(flags[behaviour].to_numpy(), weight, 0.0))
-    return out
-
-
-def deal_leakage(deals: pd.DataFrame, probability: np.ndarray, cfg: LeakageConfig) -> pd.DataFrame:
+def deal_leakage(deals: pd.DataFrame, probability: np.ndarray, cfg: LeakageConfig,
+                 medians: dict[str, float] | None = None) -> pd.DataFrame:
     """Per deal: amount used, EV, flags, leaked EV and recovery under each scenario."""
     out = pd.DataFrame(index=deals.index)
-    out["amount_used"] = impute_amounts(deals)
+    out["amount_used"] = impute_amounts(deals, medians)
     out["win_probability"] = probability
     out["ev"] = out["amount_used"] * out["win_probability"]
     flags = behaviour_flags(deals, cfg.rules)
     out = out.join(flags)
+    out["leaked_ev"] = leaked_ev(out["ev"].to_numpy(), flags, cfg.rules)
     haircuts = cfg.rules.haircuts
-    out["leaked_ev"] = out["ev"] * largest_haircut(flags, haircuts)
     for name, scenario in cfg.scenarios.items():
         weights = {b: haircuts.get(b, 0.0) * rate for b, rate in scenario.recovery.items()}
         out[f"recovered_{name}"] = out["ev"] * largest_haircut(flags, weights)
