@@ -8,12 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cvre.core.config import StrictModel
+from cvre.core.config import StrictModel, load_config
 
 Behaviour = Literal["stalled", "no_activity", "slow_response", "stage_jump", "overdue_close_date", "missing_amount"]
 BEHAVIOURS: tuple[str, ...] = get_args(Behaviour)
@@ -43,6 +44,19 @@ class BehaviourRules(StrictModel):
         """The definitions' version and a digest of these numbers: two runs with the same version flag alike."""
         digest = hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
         return f"v{RULES_VERSION}-{digest[:12]}"
+
+
+class _RulesBlock(BaseModel):
+    """The `rules:` block of the leakage config, the other blocks left to the leakage engine."""
+
+    model_config = ConfigDict(extra="ignore")
+    rules: BehaviourRules = BehaviourRules()
+
+
+def load_rules(path: Path | None = None) -> BehaviourRules:
+    """The one rules config: `rules:` of the leakage YAML (`path`, else the project's or packaged leakage.yaml).
+    The leakage report and the scoring API both read it, so they flag and price deals alike."""
+    return load_config(_RulesBlock, path, "leakage.yaml").rules
 
 
 def _numbers(values, n: int) -> np.ndarray:

@@ -15,6 +15,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
+from cvre.features.spec import load_spec
 from cvre.training.data import prepare_frame
 
 TIE_BREAK = 1e-6
@@ -37,6 +38,7 @@ class CvreModel(mlflow.pyfunc.PythonModel):
         self.quantiles = [lgb.Booster(model_file=a[k]) for k in ("q_low", "q_high") if k in a]
         self.reference = {k.removeprefix("ref_"): pd.read_parquet(v) for k, v in a.items() if k.startswith("ref_")}
         self.feature_config = json.loads(Path(a["feature_config"]).read_text()) if "feature_config" in a else {}
+        self.feature_spec = load_spec(a["feature_spec"]) if "feature_spec" in a else None  # deal models
 
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
         return prepare_frame(frame, self.spec["features"], self.spec["categories"])

@@ -18,6 +18,8 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from cvre.core.provenance import source_tags
+from cvre.core.rules import load_rules
+from cvre.features.spec import build_spec, save_spec
 from cvre.training import plots
 from cvre.training.baselines import baseline_metrics, bayes_metrics
 from cvre.training.config import Task, TaskConfig, TrainingConfig
@@ -165,6 +167,7 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
                                    quantiles)
         if task in ("win", "amount"):
             artifacts |= save_reference(reference_tables(features_dir), folder / "model")
+            artifacts |= save_spec(build_spec(features_dir, data.features, load_rules()), folder / "model")
         elif task == "churn":
             artifacts |= save_reference(client_reference_tables(features_dir), folder / "model")
             artifacts |= save_feature_config(features_dir, folder / "model")
