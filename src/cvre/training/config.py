@@ -75,7 +75,13 @@ class TuningConfig(StrictModel):
     num_boost_round: int = Field(1000, ge=10, le=100_000)
     early_stopping_rounds: int = Field(50, ge=5, le=10_000)
     pruner_warmup_steps: int = Field(30, ge=0, le=10_000)
-    storage: str = Field("sqlite:///mlruns/optuna.db", description="Optuna storage URL (resumable)")
+    storage: str = Field("sqlite:///mlruns/optuna.db", description="Optuna storage URL (resumable); a team shares "
+                         "one PostgreSQL database: postgresql+psycopg://user@host/optuna (docs/team.md)")
+    workers: int = Field(1, ge=1, le=64, description="tuning processes on this machine sharing the study (cvre train "
+                         "--workers); more join from other machines with cvre train --join")
+    heartbeat_interval_s: int = Field(10, ge=1, le=3600, description="a running trial writes a heartbeat this often")
+    grace_period_s: int = Field(60, ge=2, le=86_400, description="a running trial without a heartbeat for this long "
+                                "(its worker was killed) is marked FAILED, and the study goes on without it")
     space: SearchSpace = SearchSpace()
     first_trial: FirstTrial | None = Field(FirstTrial(), description="parameters a new study tries first (inside "
                                            "the space); null = none")
