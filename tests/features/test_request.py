@@ -1,0 +1,101 @@
+"""The request path (one deal from its payload, plain Python) against the batch table, column by column."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cvre.core.io import read_table
+from cvre.features.config import DealFeatureConfig
+from cvre.features.deal_table import DealReference, build_deal_features
+from cvre.features.request import RequestReference, deal_features
+from cvre.features.snapshot import tables_as_of
+from cvre.training.reference import REFERENCE_TABLES
+
+HISTORIES = ("stage_history", "activities", "leads", "close_date_changes")
+CFG = DealFeatureConfig()
+DEALS = 1000
+CHANGE_TIMES = ("changed_at", "old_expected_close_date", "new_expected_close_date")
+
+
+def _none(value):
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def _time(value):
+    value = _none(value)
+    return None if value is None else pd.Timestamp(value).to_pydatetime(warn=False)
+
+
+def payloads(world: dict[str, pd.DataFrame], ids: list[str]) -> list[SimpleNamespace]:
+    """The deals as the API receives them: their row and their own histories, as exported (before any cut)."""
+    by = {n: world[n].groupby("opportunity_id") for n in ("stage_history", "activities", "close_date_changes")}
+    leads = world["leads"].set_index("lead_id")
+    opps = world["opportunities"].set_index("opportunity_id")
+    out = []
+    for oid in ids:
+        o = opps.loc[oid]
+        rows = {n: g.get_group(oid) if oid in g.groups else world[n].iloc[:0] for n, g in by.items()}
+        lead = None
+        if _none(o["lead_id"]) is not None and o["lead_id"] in leads.index:
+            row = leads.loc[o["lead_id"]]
+            lead = SimpleNamespace(lead_id=o["lead_id"], source=_none(row["source"]),
+                                   created_at=_time(row["created_at"]), first_response_at=_time(row["first_response_at"]))
+        out.append(SimpleNamespace(
+            opportunity_id=oid, account_id=_none(o["account_id"]), owner_id=_none(o["owner_id"]),
+            product=_none(o["product"]), business_type=_none(o["business_type"]), created_at=_time(o["created_at"]),
+            stage=o["stage"], amount=_none(o["amount"]), expected_close_date=_time(o["expected_close_date"]), lead=lead,
+            stage_history=[SimpleNamespace(stage=s, entered_at=_time(t)) for s, t in
+                           zip(rows["stage_history"]["stage"], rows["stage_history"]["entered_at"], strict=True)],
+            activities=[SimpleNamespace(activity_type=k, occurred_at=_time(t), logged=bool(g)) for k, t, g in
+                        zip(rows["activities"]["activity_type"], rows["activities"]["occurred_at"],
+                            rows["activities"]["logged"], strict=True)],
+            close_date_changes=[SimpleNamespace(changed_at=_time(a), old_expected_close_date=_time(b),
+                                                new_expected_close_date=_time(c))
+                                for a, b, c in zip(*(rows["close_date_changes"][k] for k in CHANGE_TIMES),
+                                                   strict=True)]))
+    return out
+
+
+def assert_same(row: dict, batch: pd.Series, where: str) -> None:
+    for column, expected in batch.items():
+        got = row[column]
+        if isinstance(expected, str) or isinstance(got, str):
+            assert _none(got) == _none(expected), f"{where}: {column}: {got!r} != {expected!r}"
+        elif _none(expected) is None:
+            assert _none(got) is None, f"{where}: {column}: {got!r}, expected missing"
+        elif isinstance(expected, pd.Timestamp):
+            assert pd.Timestamp(got) == expected, f"{where}: {column}"
+        else:
+            assert float(got) == pytest.approx(float(expected), abs=1e-9, rel=0), f"{where}: {column}: {got}"
+
+
+@pytest.fixture(scope="module")
+def world(small_world) -> dict[str, pd.DataFrame]:
+    export = small_world / "export"
+    return {n: read_table(export, n) for n in (*REFERENCE_TABLES, *HISTORIES) if (export / f"{n}.parquet").exists()}
+
+
+def test_request_features_equal_the_batch_table(world):
+    """1,000 open deals over several snapshots: every column of the batch row, to 1e-9."""
+    opps = world["opportunities"]
+    times = pd.date_range(opps["created_at"].quantile(0.3), opps["created_at"].max(), periods=10)
+    rng = np.random.default_rng(12)
+    per_time = DEALS // len(times) + 1
+    checked = 0
+    for as_of in times:
+        now = tables_as_of(world, as_of)
+        batch, _ = build_deal_features(now, as_of, CFG)
+        batch = batch[batch["is_open"]].set_index("opportunity_id", drop=False)
+        reference = {n: t for n, t in now.items() if n in REFERENCE_TABLES}
+        reference["opportunities"] = reference["opportunities"].query("outcome in ['won', 'lost']")
+        ref = RequestReference.of(DealReference.of(reference))
+        ids = rng.choice(batch.index.to_numpy(), size=min(per_time, len(batch)), replace=False).tolist()
+        for deal in payloads(world, ids):
+            row = deal_features(deal, as_of.to_pydatetime(), ref, CFG)
+            assert_same(row, batch.loc[deal.opportunity_id], f"{deal.opportunity_id} at {as_of}")
+            checked += 1
+    assert checked >= DEALS
