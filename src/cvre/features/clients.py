@@ -1,50 +1,50 @@
-"""Client features at a snapshot (RFM, value, history, support, engagement) and the churn label."""
+"""Client features at a snapshot (RFM, value, history, support, engagement) and the churn label, on Polars.
+
+Tables come as pandas or Polars frames, raw or already cut to the snapshot: every function cuts what it reads
+(rows dated after the snapshot dropped, later timestamps blanked, as `snapshot.table_as_of` does), so the batch
+pipeline passes its raw tables once for all its monthly snapshots. Rows come back as a pandas table.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from cvre.features.config import ClientFeatureConfig
-from cvre.features.timeline import days_between
+from cvre.features.frames import as_polars, blank_after, days, instant, known_at
 
 RFM_VALUES = ["recency_days", "frequency", "monetary"]  # what R, F and M scores rank
 RFM_SEGMENTS = (  # (name, minimum R score, minimum F score), first match wins
     ("champions", 4, 4), ("loyal", 3, 4), ("potential_loyalists", 4, 2), ("new_customers", 4, 1),
     ("need_attention", 3, 2), ("at_risk", 1, 3), ("hibernating", 2, 1), ("lost", 1, 1),
 )
+COUNTS = ("deals_closed", "deals_won", "jobs", "placements", "net_profit", "chats_180d", "messages_received")
+CONTEXT = ("industry", "tier", "region")
+Tables = Mapping[str, pd.DataFrame | pl.DataFrame]
 
 
-def score_quantiles(values: pd.Series, bins: int, higher_is_better: bool = True) -> pd.Series:
-    """1..bins scores by rank (ties broken by order) so every bin is filled evenly."""
-    ranked = values.rank(method="first", ascending=higher_is_better, pct=True)
-    return np.ceil(ranked * bins).clip(1, bins).astype("Int64")
+def score_quantiles(values: np.ndarray, bins: int) -> np.ndarray:
+    """1..bins scores by rank (ties broken by order) so every bin is filled evenly; NaN stays unscored."""
+    ranked = pd.Series(values).rank(method="first", pct=True).to_numpy()  # pandas' float steps, to the last bit
+    with np.errstate(invalid="ignore"):
+        return np.clip(np.ceil(ranked * bins), 1, bins)
 
 
-def rfm_segment(r: pd.Series, f: pd.Series) -> pd.Series:
-    out = pd.Series("lost", index=r.index, dtype=object)
-    assigned = pd.Series(False, index=r.index)
-    for name, min_r, min_f in RFM_SEGMENTS:
-        hit = ~assigned & (r >= min_r) & (f >= min_f)
-        out[hit] = name
-        assigned |= hit
-    return out
-
-
-def _sum_by(frame: pd.DataFrame, key: str, col: str | None = None) -> pd.Series:
-    grouped = frame.groupby(key, observed=True)
-    return grouped.size() if col is None else grouped[col].sum()
-
-
-def rfm_scores(values: pd.DataFrame, bins: int) -> pd.DataFrame:
+def rfm_scores(values: pl.DataFrame, bins: int) -> pl.DataFrame:
     """R, F and M scores (1..bins, by rank among all rows of `values`), the RFM code and its segment."""
-    out = pd.DataFrame(index=values.index)
-    out["r_score"] = score_quantiles(-values["recency_days"], bins)
-    out["f_score"] = score_quantiles(values["frequency"], bins)
-    out["m_score"] = score_quantiles(values["monetary"], bins)
-    out["rfm_score"] = out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
-    out["rfm_segment"] = rfm_segment(out["r_score"], out["f_score"])
-    return out
+    scores = {name: score_quantiles(sign * values[col].to_numpy(), bins)
+              for name, col, sign in (("r_score", "recency_days", -1.0), ("f_score", "frequency", 1.0),
+                                      ("m_score", "monetary", 1.0))}
+    r, f = pl.col("r_score"), pl.col("f_score")
+    segment = pl.when(False).then(pl.lit(None, pl.String))
+    for name, min_r, min_f in RFM_SEGMENTS:
+        segment = segment.when((r >= min_r) & (f >= min_f)).then(pl.lit(name))
+    return values.select("account_id").with_columns(
+        pl.Series(name, v, nan_to_null=True).cast(pl.Int64) for name, v in scores.items()
+    ).with_columns(rfm_score=pl.concat_str([r, f, pl.col("m_score")]), rfm_segment=segment.otherwise(pl.lit("lost")))
 
 
 def placed_in(rows: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
@@ -56,110 +56,143 @@ def placed_in(rows: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
-def client_features(tables: dict[str, pd.DataFrame], snapshot: pd.Timestamp, cfg: ClientFeatureConfig,
+def _purchases(tx: pl.DataFrame, snapshot: pd.Timestamp, cfg: ClientFeatureConfig) -> pl.DataFrame:
+    at, recent = instant(snapshot), pl.col("occurred_at") > instant(snapshot - pd.Timedelta(days=cfg.lookback_days))
+    g = (tx.filter((pl.col("occurred_at") <= at) & pl.col("account_id").is_not_null())
+         .group_by(pl.col("account_id").cast(pl.String))
+         .agg(first=pl.col("occurred_at").min(), last=pl.col("occurred_at").max(), turnover=pl.col("amount").sum(),
+              purchases_total=pl.len().cast(pl.Int64), frequency=recent.sum().cast(pl.Float64),
+              monetary=pl.col("amount").filter(recent).sum().cast(pl.Float64))
+         .sort("account_id"))
+    return g.select("account_id", "turnover", "purchases_total", recency_days=days(at - pl.col("last")),
+                    tenure_days=days(at - pl.col("first")), frequency="frequency", monetary="monetary",
+                    average_basket=pl.col("turnover") / pl.col("purchases_total"))
+
+
+def client_features(tables: Tables, snapshot: pd.Timestamp, cfg: ClientFeatureConfig,
                     population: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per client with at least one purchase at or before `snapshot` (tables already cut).
+    """One row per client with at least one purchase at or before `snapshot`, sorted by account.
 
     RFM scores rank the clients among themselves, or among `population` (R, F, M values indexed by
     account_id, e.g. the training snapshot's clients) when given: then a few clients score as they would
     within the whole population.
     """
-    tx = tables["transactions"]
-    tx = tx[tx["occurred_at"] <= snapshot]
-    recent = tx[tx["occurred_at"] > snapshot - pd.Timedelta(days=cfg.lookback_days)]
-    g = tx.groupby("account_id", observed=True)
-    out = pd.DataFrame({"first_purchase": g["occurred_at"].min(), "last_purchase": g["occurred_at"].max(),
-                        "turnover": g["amount"].sum(), "purchases_total": g.size()})
-    out["recency_days"] = days_between(snapshot, out["last_purchase"])
-    out["tenure_days"] = days_between(snapshot, out["first_purchase"])
-    out["frequency"] = _sum_by(recent, "account_id").reindex(out.index, fill_value=0).astype(float)
-    out["monetary"] = _sum_by(recent, "account_id", "amount").reindex(out.index, fill_value=0.0)
-    out["average_basket"] = out["turnover"] / out["purchases_total"]
-    values = out[RFM_VALUES] if population is None else placed_in(out[RFM_VALUES], population)
-    out = out.join(rfm_scores(values, cfg.rfm_bins))
-    out = out.join(_deal_history(tables, snapshot)).join(_back_office(tables, snapshot))
-    out = out.join(_support(tables, snapshot)).join(_engagement(tables, snapshot))
-    counts = [c for c in ("deals_closed", "deals_won", "jobs", "placements", "net_profit", "chats_180d",
-                          "messages_received") if c in out.columns]
-    out[counts] = out[counts].fillna(0.0).astype(float)
+    snapshot = pd.Timestamp(snapshot)
+    t = {name: as_polars(frame) for name, frame in tables.items()
+         if name in ("transactions", "opportunities", "jobs", "chats", "messages", "contacts", "accounts")}
+    out = _purchases(t["transactions"], snapshot, cfg)
+    if population is None:
+        values = out.select("account_id", *RFM_VALUES)
+    else:
+        mine = out.select("account_id", *RFM_VALUES).to_pandas().set_index("account_id")
+        values = as_polars(placed_in(mine, population).rename_axis("account_id").reset_index())
+        values = values.with_columns(pl.col("account_id").cast(pl.String))
+    out = out.join(rfm_scores(values, cfg.rfm_bins), on="account_id", how="left", maintain_order="left")
+    for part in (_deal_history(t, snapshot), _back_office(t, snapshot), _support(t, snapshot),
+                 _engagement(t, snapshot)):
+        if part is not None:
+            out = out.join(part, on="account_id", how="left", maintain_order="left")
+    out = out.with_columns(pl.col(c).fill_null(0.0).cast(pl.Float64) for c in COUNTS if c in out.columns)
     if "repeat_business" in out.columns:
-        out["repeat_business"] = out["repeat_business"].astype("boolean").fillna(False).astype(bool)
-    accounts = tables.get("accounts")
-    context = [c for c in ("industry", "tier", "region") if accounts is not None and c in accounts.columns]
+        out = out.with_columns(pl.col("repeat_business").fill_null(False))
+    accounts = t.get("accounts")
+    context = [c for c in CONTEXT if accounts is not None and c in accounts.columns]
     if context:
-        out = out.join(accounts.drop_duplicates("account_id").set_index("account_id")[context])
-    out.insert(0, "snapshot", snapshot)
-    return out.drop(columns=["first_purchase", "last_purchase"]).reset_index().rename(columns={"index": "account_id"})
+        first = known_at(accounts, "created_at", snapshot).unique("account_id", keep="first", maintain_order=True)
+        first = first.select(pl.col("account_id").cast(pl.String), *context).filter(pl.col("account_id").is_not_null())
+        out = out.join(first, on="account_id", how="left", maintain_order="left")
+    return _as_pandas(out, snapshot, context)
 
 
-def churn_labels(tables: dict[str, pd.DataFrame], clients: pd.DataFrame, snapshot: pd.Timestamp,
-                 horizon_days: int) -> pd.Series:
+def _as_pandas(out: pl.DataFrame, snapshot: pd.Timestamp, context: list[str]) -> pd.DataFrame:
+    """The pandas table the pipeline writes: pandas' nullable integers for scores, strings for ids and labels."""
+    frame = out.to_pandas()
+    for col in ("r_score", "f_score", "m_score"):
+        frame[col] = frame[col].astype("Int64")
+    frame["account_id"] = frame["account_id"].astype("string")
+    for col in context:
+        frame[col] = frame[col].astype("string")
+    if "deal_win_rate" in frame:
+        frame["deal_win_rate"] = frame["deal_win_rate"].astype(float)
+    frame.insert(1, "snapshot", snapshot)
+    return frame
+
+
+def churn_labels(tables: Tables, clients: pd.DataFrame, snapshot: pd.Timestamp, horizon_days: int) -> pd.Series:
     """1 when the client makes no purchase in (snapshot, snapshot + horizon]: strictly after it."""
-    tx = tables["transactions"]
-    window = tx[(tx["occurred_at"] > snapshot) & (tx["occurred_at"] <= snapshot + pd.Timedelta(days=horizon_days))]
-    buyers = set(window["account_id"].astype(str))
+    tx = as_polars(tables["transactions"])
+    end = pd.Timestamp(snapshot) + pd.Timedelta(days=horizon_days)
+    buyers = tx.filter((pl.col("occurred_at") > instant(snapshot)) & (pl.col("occurred_at") <= instant(end)))
+    buyers = set(buyers["account_id"].cast(pl.String).drop_nulls().unique().to_list())
     return (~clients["account_id"].astype(str).isin(buyers)).astype(float)
 
 
-def _deal_history(tables, snapshot) -> pd.DataFrame:
-    opps = tables.get("opportunities")
+def _by_account(frame: pl.DataFrame, *aggs: pl.Expr, **named: pl.Expr) -> pl.DataFrame:
+    return (frame.filter(pl.col("account_id").is_not_null())
+            .group_by(pl.col("account_id").cast(pl.String)).agg(*aggs, **named))
+
+
+def _deal_history(t: dict[str, pl.DataFrame], snapshot: pd.Timestamp) -> pl.DataFrame | None:
+    opps = t.get("opportunities")
     if opps is None or not {"account_id", "closed_at", "outcome"} <= set(opps.columns):
-        return pd.DataFrame()  # a deal history needs the account, the close date and the outcome
-    closed = opps[opps["closed_at"].notna() & (opps["closed_at"] <= snapshot)]
-    won = closed[closed["outcome"] == "won"]
-    out = pd.DataFrame({"deals_closed": _sum_by(closed, "account_id"), "deals_won": _sum_by(won, "account_id")})
-    out = out.fillna(0.0)
-    out["deal_win_rate"] = out["deals_won"] / out["deals_closed"].where(out["deals_closed"] > 0)
-    out["repeat_business"] = out["deals_won"] > 1
-    return out
+        return None  # a deal history needs the account, the close date and the outcome
+    closed = known_at(opps, "created_at", snapshot).filter(pl.col("closed_at") <= instant(snapshot))
+    won = (pl.col("outcome").cast(pl.String) == "won").fill_null(False)
+    out = _by_account(closed, deals_closed=pl.len().cast(pl.Float64), deals_won=won.sum().cast(pl.Float64))
+    return out.with_columns(deal_win_rate=pl.col("deals_won") / pl.col("deals_closed"),
+                            repeat_business=pl.col("deals_won") > 1)
 
 
-def _back_office(tables, snapshot) -> pd.DataFrame:
-    jobs = tables.get("jobs")
+def _back_office(t: dict[str, pl.DataFrame], snapshot: pd.Timestamp) -> pl.DataFrame | None:
+    jobs = t.get("jobs")
     if jobs is None or "account_id" not in jobs.columns:
-        return pd.DataFrame()
-    done = jobs[jobs["opened_at"] <= snapshot]
-    out = pd.DataFrame({"jobs": _sum_by(done, "account_id")})
-    if "placements" in done.columns:
-        out["placements"] = _sum_by(done, "account_id", "placements")
-    if {"fee", "cost"} <= set(done.columns):
-        profit = done.assign(net=done["fee"].fillna(0) - done["cost"].fillna(0))
-        out["net_profit"] = _sum_by(profit, "account_id", "net")
-    return out
+        return None
+    aggs = [pl.len().cast(pl.Float64).alias("jobs")]
+    if "placements" in jobs.columns:
+        aggs.append(pl.col("placements").sum().cast(pl.Float64))
+    if {"fee", "cost"} <= set(jobs.columns):
+        aggs.append((pl.col("fee").fill_null(0) - pl.col("cost").fill_null(0)).sum().cast(pl.Float64)
+                    .alias("net_profit"))
+    return _by_account(jobs.filter(pl.col("opened_at") <= instant(snapshot)), *aggs)
 
 
-def _support(tables, snapshot) -> pd.DataFrame:
-    chats = tables.get("chats")
+def _support(t: dict[str, pl.DataFrame], snapshot: pd.Timestamp) -> pl.DataFrame | None:
+    chats = t.get("chats")
     if chats is None or "account_id" not in chats.columns:
-        return pd.DataFrame()
-    c = chats[chats["created_at"] > snapshot - pd.Timedelta(days=180)]
-    g = c.groupby("account_id", observed=True)
-    out = pd.DataFrame({"chats_180d": g.size()})
+        return None
+    c = blank_after(known_at(chats, "created_at", snapshot), ("first_response_at", "resolved_at"), snapshot)
+    c = c.filter(pl.col("created_at") > instant(snapshot - pd.Timedelta(days=180)))
+    aggs = [pl.len().cast(pl.Float64).alias("chats_180d")]
     if "first_response_at" in c.columns:
-        minutes = pd.Series(days_between(c["first_response_at"], c["created_at"]) * 1440.0, index=c.index)
-        out["chat_response_minutes"] = minutes.groupby(c["account_id"], observed=True).median()
+        aggs.append((days(pl.col("first_response_at") - pl.col("created_at")) * 1440.0).median()
+                    .alias("chat_response_minutes"))
     if "resolved_at" in c.columns:
-        out["chat_unresolved_share"] = c["resolved_at"].isna().astype(float).groupby(c["account_id"],
-                                                                                     observed=True).mean()
-    return out
+        aggs.append(pl.col("resolved_at").is_null().cast(pl.Float64).mean().alias("chat_unresolved_share"))
+    return _by_account(c, *aggs)
 
 
-def _engagement(tables, snapshot) -> pd.DataFrame:
-    messages, contacts = tables.get("messages"), tables.get("contacts")
+def _engagement(t: dict[str, pl.DataFrame], snapshot: pd.Timestamp) -> pl.DataFrame | None:
+    messages, contacts = t.get("messages"), t.get("contacts")
     if messages is None or ("account_id" not in messages.columns and
                             (contacts is None or "account_id" not in contacts.columns)):
-        return pd.DataFrame()
-    m = messages if "account_id" in messages.columns else with_account(messages, contacts)
-    g = m.groupby("account_id", observed=True)
-    out = pd.DataFrame({"messages_received": g.size()})
+        return None
+    m = known_at(messages, "sent_at", snapshot)
+    if "account_id" not in m.columns:
+        m = _joined_account(m, known_at(contacts, "created_at", snapshot))
+    m = blank_after(m, ("read_at", "replied_at"), snapshot)
+    aggs = [pl.len().cast(pl.Float64).alias("messages_received")]
     for column, name in (("read_at", "message_read_rate"), ("replied_at", "message_reply_rate")):
         if column in m.columns:
-            out[name] = m[column].notna().astype(float).groupby(m["account_id"], observed=True).mean()
-    return out
+            aggs.append(pl.col(column).is_not_null().cast(pl.Float64).mean().alias(name))
+    return _by_account(m, *aggs)
 
 
-def with_account(messages: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+def _joined_account(messages: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame:
+    keys = contacts.select(pl.col("contact_id").cast(pl.String), pl.col("account_id").cast(pl.String))
+    return messages.with_columns(pl.col("contact_id").cast(pl.String)).join(keys, on="contact_id", how="inner")
+
+
+def with_account(messages: pd.DataFrame | pl.DataFrame, contacts: pd.DataFrame | pl.DataFrame) -> pl.DataFrame:
     """Messages with their contact's account (done once before the churn snapshots, not at each)."""
-    if "account_id" not in contacts.columns:
-        return messages
-    return messages.merge(contacts[["contact_id", "account_id"]], on="contact_id", how="inner")
+    messages, contacts = as_polars(messages), as_polars(contacts)
+    return messages if "account_id" not in contacts.columns else _joined_account(messages, contacts)

@@ -18,6 +18,7 @@ from cvre.features.config import FeatureConfig
 from cvre.features.contracts import CLIENT_CONTRACT, DEAL_CONTRACT, check_contract, model_features
 from cvre.features.customers import customer_churn_table, customer_contract, customer_splits, has_churn_label
 from cvre.features.deal_table import build_deal_features
+from cvre.features.frames import as_polars
 from cvre.features.leads import lead_contract, lead_table
 from cvre.features.snapshot import normalise_categories, tables_as_of
 from cvre.features.splits import SPLITS, split_by_time
@@ -114,9 +115,7 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     run.warnings += [f"{name}: 0 rows, features from it skipped" for name in empty]
     raw = {name: normalise_categories(df, name) for name, df in raw.items()}  # once: it does not depend on time
     tables = tables_as_of(raw, as_of, normalise=False)
-    client_raw = {name: raw[name] for name in CLIENT_TABLES if name in raw}
-    if "messages" in client_raw and "contacts" in client_raw:
-        client_raw["messages"] = with_account(client_raw["messages"], client_raw["contacts"])
+    client_raw = {name: as_polars(raw[name]) for name in CLIENT_TABLES if name in raw}  # once for every snapshot
     del raw  # the deal-side tables are only needed as of the snapshot
     truth_dir = data / TRUTH_DIR
 
@@ -154,11 +153,11 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
                                 "transactions")
     elif "transactions" in tables:
         run.churn_label = "transactions"
-        clients = _client_tables(client_raw, tables, as_of, cfg)
+        clients = _client_tables(client_raw, as_of, cfg)
         if (truth_dir / "clients_truth.parquet").exists():
             _write(_client_truth(clients, truth_dir, data, cfg.clients.churn_horizon_days), out, "clients_truth", run)
         _write_splits(clients, CLIENT_CONTRACT, "churned", "snapshot", "clients", out, run, cfg)
-        score = client_features(tables, as_of, cfg.clients)
+        score = client_features(client_raw, as_of, cfg.clients)  # messages get the accounts known at as_of
         check_contract(score, CLIENT_CONTRACT, "clients_score")
         _write(score, out, "clients_score", run)
     else:
@@ -214,15 +213,19 @@ def _customer_churn(tables: dict, tables_dir: Path, as_of: pd.Timestamp, out: Pa
     run.churn_label = "label column"
 
 
-def _client_tables(client_raw, tables, as_of, cfg: FeatureConfig) -> pd.DataFrame:
-    """Churn rows at monthly snapshots whose label window ends by `as_of` (labels strictly after)."""
+def _client_tables(client_raw: dict, as_of: pd.Timestamp, cfg: FeatureConfig) -> pd.DataFrame:
+    """Churn rows at monthly snapshots whose label window ends by `as_of` (labels strictly after).
+
+    Messages carry the account of their contact in the whole export (joined once, not per snapshot)."""
     c = cfg.clients
+    raw = dict(client_raw)
+    if "messages" in raw and "contacts" in raw:
+        raw["messages"] = with_account(raw["messages"], raw["contacts"])
     parts = []
     for k in range(c.training_snapshots):
         snapshot = as_of - pd.Timedelta(days=c.churn_horizon_days + k * c.snapshot_step_days)
-        at_snapshot = tables_as_of(client_raw, snapshot, normalise=False)
-        rows = client_features(at_snapshot, snapshot, c)
-        rows["churned"] = churn_labels(tables, rows, snapshot, c.churn_horizon_days).to_numpy()
+        rows = client_features(raw, snapshot, c)  # cuts the raw tables at the snapshot itself
+        rows["churned"] = churn_labels(raw, rows, snapshot, c.churn_horizon_days).to_numpy()
         parts.append(rows)
     return pd.concat(parts, ignore_index=True)
 

@@ -1,0 +1,43 @@
+"""Polars helpers of the batch engine: pandas tables in, exact nanosecond times, day counts as pandas computes them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+
+SECONDS_PER_DAY = 86_400.0
+
+
+def as_polars(frame: pd.DataFrame | pl.DataFrame) -> pl.DataFrame:
+    """A pandas table as a Polars frame (strings and categories as strings, NaN as null); Polars frames as they are."""
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    out = pl.from_pandas(frame.reset_index(drop=True), nan_to_null=True)
+    cats = [name for name, dtype in out.schema.items() if dtype in (pl.Categorical, pl.Enum)]
+    return out.with_columns(pl.col(cats).cast(pl.String)) if cats else out
+
+
+def instant(ts: pd.Timestamp) -> pl.Expr:
+    """A timestamp as a nanosecond literal (Python datetimes would round to microseconds)."""
+    return pl.lit(int(pd.Timestamp(ts).value)).cast(pl.Datetime("ns"))
+
+
+def days(delta: pl.Expr) -> pl.Expr:
+    """A duration in days, computed as `timeline.days_between` does (nanoseconds / 1e9 / 86400)."""
+    return delta.dt.total_nanoseconds() / 1e9 / SECONDS_PER_DAY
+
+
+def known_at(frame: pl.DataFrame, time_col: str, snapshot: pd.Timestamp) -> pl.DataFrame:
+    """Rows not dated after `snapshot` (undated rows stay, as `snapshot.table_as_of` keeps them)."""
+    if time_col not in frame.columns:
+        return frame
+    return frame.filter(~(pl.col(time_col) > instant(snapshot)).fill_null(False))
+
+
+def blank_after(frame: pl.DataFrame, columns: tuple[str, ...], snapshot: pd.Timestamp) -> pl.DataFrame:
+    """Later timestamps (a response or a read after `snapshot`) blanked, as `snapshot.table_as_of` does."""
+    present = [c for c in columns if c in frame.columns]
+    if not present:
+        return frame
+    at = instant(snapshot)
+    return frame.with_columns(pl.when(pl.col(c) > at).then(None).otherwise(pl.col(c)).alias(c) for c in present)
