@@ -183,6 +183,11 @@ def train(
     features_dir: Annotated[Path, typer.Option("--features", "-f", help="Feature folder from `cvre features`.")] = (
         Path("data/world/features")),
     trials: Annotated[int | None, typer.Option("--trials", help="Optuna trials (default: config).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=64, help="Tuning processes on this "
+                                                "machine sharing the study (default: config tuning.workers).")] = None,
+    join: Annotated[bool, typer.Option("--join", help="Only add trials to the study a `cvre train TASK` with the same "
+                                       "features and config is tuning (shared tuning.storage, e.g. from another "
+                                       "machine); registers nothing.")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Tune, train, evaluate and register LightGBM models; promote through MLflow aliases."""
@@ -198,10 +203,14 @@ def train(
         cfg = load_config(TrainingConfig, config, "training.yaml")
         if trials is not None:
             cfg.tuning.trials = trials
+        if workers is not None:
+            cfg.tuning.workers = workers
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     uri = setup_tracking(cfg.tracking)
     console.print(stores_line(cfg))
+    if join:
+        return _join(features_dir, tasks, cfg)
     for name in tasks:
         try:
             result = train_task(features_dir, name, cfg)
@@ -209,7 +218,21 @@ def train(
             console.print(f"[bold red]{name}: not trained:[/] {exc}")
             continue
         _print_result(result)
-    console.print(f"MLflow UI: mlflow ui --backend-store-uri {uri}  (then open http://127.0.0.1:5000)")
+    ui = uri if uri.startswith("http") else f"mlflow ui --backend-store-uri {uri}  (then open http://127.0.0.1:5000)"
+    console.print(f"MLflow UI: {ui}")
+
+
+def _join(features_dir: Path, tasks: tuple, cfg) -> None:
+    from cvre.training.data import NotEnoughData
+    from cvre.training.join import NoStudy, join_study
+
+    for name in tasks:
+        try:
+            done = join_study(features_dir, name, cfg)
+        except (NotEnoughData, FileNotFoundError, NoStudy) as exc:
+            raise _fail(f"{name}: {exc}") from None
+        console.print(f"{name}: {done.mine} trial(s) by this worker; study {done.study} has {done.counted} of "
+                      f"{done.budget} (the training run registers the model)")
 
 
 def _print_result(result) -> None:

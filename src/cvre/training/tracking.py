@@ -1,4 +1,5 @@
-"""MLflow set-up at the entry point: embedded SQLite store under mlruns/ unless told otherwise."""
+"""MLflow set-up at the entry point: embedded SQLite store under mlruns/ unless told otherwise (a team's tracking
+server through MLFLOW_TRACKING_URI=http://..., docs/team.md)."""
 
 from __future__ import annotations
 
@@ -29,12 +30,19 @@ def setup_tracking(cfg: TrackingConfig) -> str:
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
-    if mlflow.get_experiment_by_name(cfg.experiment) is None:
+    if mlflow.get_experiment_by_name(cfg.experiment) is None and is_server(uri):
+        mlflow.create_experiment(cfg.experiment)  # the server stores the artifacts (mlflow server --serve-artifacts)
+    elif mlflow.get_experiment_by_name(cfg.experiment) is None:
         root = Path(cfg.artifact_root)
         root = root if root.is_absolute() else project_dir() / root
         mlflow.create_experiment(cfg.experiment, artifact_location=(root / cfg.experiment).resolve().as_uri())
     mlflow.set_experiment(cfg.experiment)
     return uri
+
+
+def is_server(uri: str) -> bool:
+    """A tracking server (a team's `mlflow server`), not a store this process opens itself."""
+    return uri.startswith(("http://", "https://"))
 
 
 def optuna_storage(url: str) -> str:

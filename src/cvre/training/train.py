@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -23,17 +22,17 @@ from cvre.features.spec import build_spec, save_spec
 from cvre.training import plots
 from cvre.training.baselines import baseline_metrics, bayes_metrics
 from cvre.training.config import Task, TaskConfig, TrainingConfig
-from cvre.training.constraints import constraint_params
-from cvre.training.data import TABLES, NotEnoughData, TaskData, load_task
+from cvre.training.data import NotEnoughData, TaskData
 from cvre.training.drift_reference import REFERENCE_TASKS, log_reference_snapshot
-from cvre.training.low_data import LOW_DATA_TAG, check_low_data, rows_needed
+from cvre.training.inputs import tuning_inputs
+from cvre.training.low_data import LOW_DATA_TAG, rows_needed
 from cvre.training.metrics import binary_metrics, grade_metrics, regression_metrics
 from cvre.training.model import CvreModel, calibrated, save_artifacts
 from cvre.training.reference import client_reference_tables, reference_tables, save_feature_config, save_reference
 from cvre.training.registry import CHALLENGER, CHAMPION, Decision, alias_version, gate, is_low_data, set_champion
 from cvre.training.runs import HeldAliases, mark_interrupted_runs, owner_tags
 from cvre.training.tracking import git_commit
-from cvre.training.tuning import base_params, fit_booster, study_name, tune
+from cvre.training.tuning import base_params, fit_booster, tune
 
 log = logging.getLogger(__name__)
 INT_PARAMS = ("num_leaves", "min_child_samples")
@@ -106,19 +105,13 @@ def _evaluate(data: TaskData, booster: lgb.Booster, task_cfg: TaskConfig, cfg: T
 
 
 def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: MlflowClient | None = None) -> TrainResult:
-    task_cfg: TaskConfig = getattr(cfg, task)
-    data = load_task(features_dir, task)
-    manifest = json.loads((Path(features_dir) / "feature_manifest.json").read_text())
-    verdict = rows_needed(data, task_cfg, manifest.get("config", {}).get("split", {}).get("train", 0.6))
-    check_low_data(verdict, data, cfg.low_data)
-    if verdict.low_data:
-        task_cfg = task_cfg.model_copy(update={"calibration": "sigmoid"})  # isotonic steps overfit a few rows
+    inputs = tuning_inputs(features_dir, task, cfg)
+    data, task_cfg, manifest, verdict = inputs.data, inputs.task_cfg, inputs.manifest, inputs.verdict
     client = client or MlflowClient()
     mark_interrupted_runs(client)
     held = HeldAliases(client)  # aliases move only once the run has finished
     name = cfg.registry.names[task]
-    study_id = study_name(task, data.fingerprint["sha256"], cfg, task_cfg)
-    constraints = constraint_params(task, task_cfg, data.features, manifest.get(f"{TABLES[task][3]}_features", []))
+    study_id, constraints = inputs.study_id, inputs.constraints
     with mlflow.start_run(run_name=f"train-{task}", tags=owner_tags()) as parent, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         mlflow.set_tags({"task": task, "git_commit": git_commit(), "data_sha256": data.fingerprint["sha256"],
