@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -46,42 +48,55 @@ def registry(small_world, tmp_path_factory):
             "export": small_world / "export", "scoring_log": tmp / "scoring_log"}
 
 
-@pytest.fixture(scope="session")
-def server(registry):
-    tmp = registry["tmp"]
+@contextmanager
+def running_server(tmp: Path, tracking_uri: str, scoring_log: Path | None = None, probe: str = "/readyz",
+                   **serving) -> Iterator[str]:
+    """`bentoml serve` of the scoring service on a free loopback port, on the champions of `tracking_uri`;
+    yields its URL once `probe` answers 200 (/livez for a registry without a win model; `serving`: more
+    serving.yaml keys)."""
     config = tmp / "serving.yaml"
-    config.write_text(yaml.safe_dump({"tracking_uri": registry["tracking_uri"], "max_batch_size": 5,
-                                      "scoring_log_dir": str(registry["scoring_log"]), "scoring_log_max_files": 3,
-                                      "api_key_env": KEY_ENV, "max_body_bytes": MAX_BODY}))
+    config.write_text(yaml.safe_dump({"tracking_uri": tracking_uri, "max_batch_size": 5,
+                                      "scoring_log_dir": str(scoring_log or tmp / "scoring_log"),
+                                      "scoring_log_max_files": 3, "api_key_env": KEY_ENV, "max_body_bytes": MAX_BODY,
+                                      **serving}))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "CVRE_API_KEY"}  # the key comes only by serving.yaml's name
     env |= {"CVRE_SERVING_CONFIG": str(config), "BENTOML_HOME": str(tmp / "bentoml"), KEY_ENV: API_KEY,
             "BENTOML_DO_NOT_TRACK": "true"}
     bentoml = Path(sys.executable).parent / "bentoml"
-    log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed at teardown
+    log_path = tmp / "server.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen([str(bentoml), "serve", "cvre.serving.service:CvreScoring", "--host", "127.0.0.1",
                              "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {(tmp / 'server.log').read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    else:
-        proc.terminate()
-        raise RuntimeError(f"server not ready: {(tmp / 'server.log').read_text()[-3000:]}")
-    yield {"url": url, "log": tmp / "server.log", **registry}
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}{probe}", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise RuntimeError(f"server not ready: {log_path.read_text()[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server(registry):
+    tmp = registry["tmp"]
+    with running_server(tmp, registry["tracking_uri"], registry["scoring_log"]) as url:
+        yield {"url": url, "log": tmp / "server.log", **registry}
 
 
 @pytest.fixture()

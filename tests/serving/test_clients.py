@@ -124,3 +124,9 @@ def test_without_a_churn_champion_clients_get_503_and_deals_still_score(client, 
     finally:
         registry.set_registered_model_alias("cvre-churn", "champion", version)
     assert client.post("/reload").json()["serving"]["cvre-churn"] == str(version)
+
+
+def test_customer_rows_are_refused_by_a_model_trained_on_purchases(client):
+    response = client.post("/score_clients", json={"customers": [{"account_id": "C-1", "x_day_minutes": 3.0}]})
+    assert response.status_code == 400 and "trained on purchases" in response.text and "send `clients`" in \
+        response.text, response.text

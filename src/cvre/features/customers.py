@@ -24,17 +24,26 @@ def has_churn_label(accounts: pd.DataFrame | None) -> bool:
     return accounts is not None and "churned" in accounts.columns and bool(accounts["churned"].notna().any())
 
 
-def customer_churn_table(accounts: pd.DataFrame, extra: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Labelled customers with their features; `snapshot` is the export's date, `order` its row order."""
-    labelled = accounts[accounts["churned"].notna()].reset_index(drop=True)
-    out = pd.DataFrame({"account_id": labelled["account_id"].to_numpy(), "snapshot": as_of,
-                        "order": np.arange(len(labelled), dtype=float),
-                        "churned": labelled["churned"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)})
+def customer_rows(accounts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The customers' account features (firmographics, tenure) at `as_of`, unlabelled: what training and the
+    scoring API share; `snapshot` is the export's date, `order` its row order."""
+    accounts = accounts.reset_index(drop=True)
+    out = pd.DataFrame({"account_id": accounts["account_id"].to_numpy(), "snapshot": as_of,
+                        "order": np.arange(len(accounts), dtype=float)})
     for col, kind in ACCOUNT_FEATURES.items():
-        if col in labelled.columns and labelled[col].notna().any():
-            out[col] = labelled[col].to_numpy(dtype=float if kind == "number" else object)
-    if "created_at" in labelled.columns and labelled["created_at"].notna().any():
-        out["tenure_days"] = ((as_of - labelled["created_at"]).dt.total_seconds() / 86_400.0).to_numpy()
+        if col in accounts.columns and accounts[col].notna().any():
+            out[col] = accounts[col].to_numpy(dtype=float if kind == "number" else object)
+    if "created_at" in accounts.columns and accounts["created_at"].notna().any():
+        out["tenure_days"] = ((as_of - pd.to_datetime(accounts["created_at"])).dt.total_seconds() / 86_400.0
+                              ).to_numpy()
+    return out
+
+
+def customer_churn_table(accounts: pd.DataFrame, extra: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Labelled customers with their features and the export's own `x_` columns."""
+    labelled = accounts[accounts["churned"].notna()].reset_index(drop=True)
+    out = customer_rows(labelled, as_of)
+    out.insert(3, "churned", labelled["churned"].astype("Float64").to_numpy(dtype=float, na_value=np.nan))
     out = with_extra_columns(out, extra, "account_id", skip=(SPLIT_COLUMN,))
     if extra is not None and SPLIT_COLUMN in extra.columns:
         split = out[["account_id"]].merge(extra[["account_id", SPLIT_COLUMN]].drop_duplicates("account_id"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from cvre.core.schema import ACTIVITY_TYPES, BUSINESS_TYPES, OUTCOMES, STAGES, STAGES_OPEN, TIERS
 
@@ -193,11 +193,47 @@ class ClientIn(Strict):
     jobs: list[JobIn] = Field(default_factory=list, max_length=5_000)
 
 
+EXTRA_PREFIX = "x_"  # the export's own columns, named as the mapping's extra_columns name them
+ExtraValue = int | float | bool | str | None
+
+
+class CustomerIn(BaseModel):
+    """One customer as a per-customer export has it (one row per customer, the churn label left out): the
+    account's fields plus the export's own `x_` columns, flat, as `cvre import` writes them. For a churn model
+    trained on such a table (`accounts.churned`); a 400 names a field the model needs that is missing."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"account_id": "C-1", "region": "KS", "created_at": None, "x_day_minutes": 265.1, "x_service_calls": 1,
+         "x_international_plan": False}]})
+    account_id: str = Field(min_length=1, max_length=200)
+    industry: str | None = Field(None, max_length=200)
+    tier: Literal[TIERS] | None = None  # type: ignore[valid-type]
+    region: str | None = Field(None, max_length=200)
+    country: str | None = Field(None, max_length=200)
+    employees: float | None = Field(None, ge=0, le=1e9)
+    created_at: Moment | None = None
+
+    @model_validator(mode="after")
+    def _export_columns(self) -> CustomerIn:
+        for name, value in (self.model_extra or {}).items():
+            if not name.startswith(EXTRA_PREFIX):
+                raise ValueError(f"{name}: not a customer field; the export's own columns are named "
+                                 f"{EXTRA_PREFIX}... as in the mapping's extra_columns")
+            if not isinstance(value, ExtraValue) or (isinstance(value, str) and len(value) > 200):
+                raise ValueError(f"{name}: expected a number, true/false, text (up to 200 characters) or null")
+        return self
+
+    @property
+    def export_columns(self) -> dict[str, ExtraValue]:
+        return dict(self.model_extra or {})
+
+
 class ClientScore(BaseModel):
     account_id: str
     churn_probability: float
     risk_band: Literal["very high", "high", "medium", "low"]
-    rfm_segment: str
+    rfm_segment: str | None = Field(description="the client's RFM segment (None for a per-customer churn model: "
+                                    "its customers carry no purchases)")
     reasons_up: list[Reason] = Field(description="what raises the churn risk most")
     reasons_down: list[Reason] = Field(description="what lowers it most")
     model_versions: dict[str, str]

@@ -13,7 +13,7 @@ import bentoml
 import mlflow
 import pandas as pd
 from bentoml.exceptions import BentoMLException
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 from starlette.responses import JSONResponse
 
 from cvre.core.config import load_config
@@ -25,7 +25,16 @@ from cvre.serving.content_type import JsonBodiesOnly
 from cvre.serving.errors import ErrorBodies, quiet_client_errors
 from cvre.serving.http_guards import BodyLimit, RequestMetrics, RouteMetrics, ServiceRoutes
 from cvre.serving.models import ModelHolder
-from cvre.serving.schemas import ClientIn, ClientScore, DealIn, DealList, DealResult, DealScore, OptionalMoment
+from cvre.serving.schemas import (
+    ClientIn,
+    ClientScore,
+    CustomerIn,
+    DealIn,
+    DealList,
+    DealResult,
+    DealScore,
+    OptionalMoment,
+)
 from cvre.serving.scoring import score_deals
 from cvre.serving.scoring_log import ScoringLog
 from cvre.training.config import TrackingConfig
@@ -90,7 +99,10 @@ class ScoreClientsInput(bentoml.IODescriptor):
     """The /score_clients body; an unknown top-level key is a 400, as inside a client."""
 
     model_config = ConfigDict(extra="forbid")
-    clients: list[ClientIn]
+    clients: list[ClientIn] = Field(default_factory=list, description="clients with their purchases (a churn "
+                                    "model trained on transactions)")
+    customers: list[CustomerIn] = Field(default_factory=list, description="per-customer rows (a churn model "
+                                        "trained on a customer table with its own churn label)")
     as_of: OptionalMoment = None
 
 
@@ -133,20 +145,25 @@ class CvreScoring:
         return await self.batcher([DealJob(deal, stamp) for deal in deals])
 
     @bentoml.api(route="/score_clients", input_spec=ScoreClientsInput)
-    def score_clients(self, clients: list[ClientIn], as_of: OptionalMoment = None) -> list[ClientScore]:
-        """Churn probability, risk band and reasons for one or many clients in the canonical CRM form
-        (purchases, support chats, campaign messages, optionally deals and jobs)."""
-        if len(clients) > self.cfg.max_batch_size:
-            raise BatchTooLarge(f"{len(clients)} clients in one request; the limit is {self.cfg.max_batch_size}")
+    def score_clients(self, clients: list[ClientIn] | None = None, customers: list[CustomerIn] | None = None,
+                      as_of: OptionalMoment = None) -> list[ClientScore]:
+        """Churn probability, risk band and reasons for one or many clients, in the shape the churn model was
+        trained on: `clients` in the canonical CRM form (purchases, support chats, campaign messages, optionally
+        deals and jobs), or `customers`, one row per customer of a per-customer export (its fields and `x_`
+        columns). Sending the other shape is a 400 that says which one to send."""
+        clients, customers = clients or [], customers or []
+        if len(clients) + len(customers) > self.cfg.max_batch_size:
+            raise BatchTooLarge(f"{len(clients) + len(customers)} clients in one request; the limit is "
+                                f"{self.cfg.max_batch_size}")
         models = self.holder.clients
         if models is None:
             return _unavailable(f"no churn model in service: {self.cfg.churn_model}@{self.cfg.alias} "
                                 f"{self.holder.status()[self.cfg.churn_model]['state']}; train one (`cvre train "
                                 "churn`) or promote one (`cvre models promote`), then POST /reload")
-        if not clients:
+        if not clients and not customers:
             return []
         try:
-            return score_clients(clients, models, _snapshot(as_of), log=self.scoring_log)
+            return score_clients(clients, models, _snapshot(as_of), log=self.scoring_log, customers=customers)
         except ClientInputError as exc:
             raise BadClients(str(exc)) from None
 
