@@ -13,6 +13,7 @@ from cvre.cli.clients import analyse_app, clients
 from cvre.cli.engagement import engagement
 from cvre.cli.models import models_app
 from cvre.cli.output import LOG_FILE, MLFLOW_COMMANDS, make_console, quiet_mlflow_prints, setup_logging
+from cvre.cli.replicas import replicas_app
 from cvre.cli.tables import rows_table
 from cvre.core.config import ConfigError, load_config
 
@@ -445,6 +446,7 @@ def monitor(
 
 
 app.add_typer(models_app, name="models")
+app.add_typer(replicas_app, name="replicas")
 
 
 @app.command()
