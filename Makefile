@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo test lint bench clean browser
+.PHONY: help install demo test lint bench clean browser services
 
 help:  ## Show the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,7 +29,13 @@ browser:  ## Install headless Chromium and its driver for the dashboard tests (D
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
 	  || echo "WARNING: could not install chromium/chromium-driver; the browser tests will fail (apt-get install chromium chromium-driver)"; }
 
-test: $(STAMP) browser  ## Run the whole test suite (slow tests included)
+services:  ## Install PostgreSQL and nginx for the team-deployment tests (Debian packages; tests/deploy starts them)
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && test -x /usr/sbin/nginx || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nginx \
+	  || echo "WARNING: could not install postgresql/nginx; the team-deployment tests will be skipped (apt-get install postgresql nginx)"; }
+
+test: $(STAMP) browser services  ## Run the whole test suite (slow tests included)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)  ## ruff over the whole tree
