@@ -110,7 +110,7 @@ class TaskConfig(StrictModel):
     baseline_margin: float = Field(0.005, ge=-1, le=1, description="relative gain over the best baseline's log "
                                    "loss (RMSE for amount) the model must show")
     auc_tolerance: float = Field(0.005, ge=0, le=1, description="AUC the model may trail the best baseline by")
-    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    calibration: Literal["isotonic", "sigmoid"] = "sigmoid"
     objectives: list[Literal["l2", "huber", "gamma", "tweedie"]] = Field(["l2", "huber", "gamma"], min_length=1)
     quantiles: tuple[Annotated[float, Field(gt=0, lt=1)], Annotated[float, Field(gt=0, lt=1)]] = Field(
         (0.1, 0.9), description="low and high quantile of the amount interval (low < high)")
