@@ -1,19 +1,21 @@
-"""Benchmark the scoring API: our BentoML service vs `mlflow models serve` of the same model, and the floor.
+"""Benchmark the scoring API: our BentoML service vs `mlflow models serve` of the same model, in one run.
 
 One run, one freshly trained model pair in a temp MLflow store (simulate --deals, build features, a quick
 train), the same deals for every target:
 
-- ours: `bentoml serve cvre.serving.service:CvreScoring` (deals in the canonical CRM form: features, calibrated
-  probability, amount, reasons and warnings per deal, adaptive batching as in configs/serving.yaml);
+- in process: one deal from its JSON payload to probability, amount, reasons and warnings (`score_deals`), median;
+- ours: `bentoml serve cvre.serving.service:CvreScoring` (deals in the canonical CRM form: features from the
+  payload and the model's reference, calibrated probability, amount, EV, leaked euros, reasons and warnings);
 - mlflow: `mlflow models serve --env-manager local` of the same registered cvre-win version (its pyfunc takes
-  the deals' feature rows, `dataframe_split`, and returns probabilities only);
+  the deals' ready feature rows, `dataframe_split`, and returns probabilities only);
 - floor: in-process `booster.predict` of the win model on the same feature rows.
 
-Single-deal requests go open-loop at fixed rates (`--rates`, requests sent on schedule whatever the answers;
-latency counts from the scheduled time), then closed-loop at `--concurrency` for throughput; batches of
-`--batch-sizes` deals go one after another. Latency p50/p95/p99, throughput and error counts per target.
+The load generator is wrk (Debian's, installed by `make wrk`, or this script when missing) with
+benchmarks/wrk_post.lua: single deals paced at `--rate` per second over `--requests` requests, then
+closed-loop throughput at `--concurrency` connections for both servers, then batches of `--batch-sizes`
+deals one after another. The machine is shared: the 1-minute load average is recorded around each run.
 
-    .venv/bin/python benchmarks/serving.py --quick          # ~3 min: 5k deals, 1000 requests at 100/s
+    .venv/bin/python benchmarks/serving.py --quick          # ~3 min: 5k deals, 1000 paced requests
     .venv/bin/python benchmarks/serving.py                  # full: 10k deals, 10k requests at 100/s
     .venv/bin/python benchmarks/serving.py --help
 
@@ -23,7 +25,6 @@ Results: benchmarks/results/serving.json.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -45,7 +46,9 @@ import numpy as np  # noqa: E402
 
 AS_OF = "2025-01-15T00:00:00"
 BIN = Path(sys.executable).parent
-TARGETS = {"single_p99_ms_at_100rps": 15.0, "throughput_vs_mlflow": 5.0, "per_row_overhead_ms": 2.0}
+TARGETS = {"in_process_p50_ms": 2.0, "single_p99_ms_at_100rps": 15.0, "throughput_vs_mlflow": 5.0,
+           "batch_1000_rows_per_s_vs_mlflow": 1.0}
+LUA = Path(__file__).resolve().parent / "wrk_post.lua"
 
 
 def log(msg: str) -> None:
@@ -118,20 +121,21 @@ def make_deals(world: Path, n: int, seed: int) -> list[dict]:
 
 
 def feature_rows(deals: list[dict], uri: str):
-    """The deals' model input (what the mlflow server takes) and the floor's timings of booster.predict."""
+    """The deals' model input (what the mlflow server takes), the floor's timings of booster.predict, and the
+    in-process time of one deal from payload to score."""
     import mlflow
     import pandas as pd
 
+    from cvre.core.rules import load_rules
     from cvre.serving.config import ServingConfig
     from cvre.serving.models import load_deal_models
     from cvre.serving.schemas import DealIn
-    from cvre.serving.scoring import deal_feature_rows
+    from cvre.serving.scoring import deal_feature_rows, score_deals
 
     mlflow.set_tracking_uri(uri)
-    cfg = ServingConfig()
-    models = load_deal_models(cfg)
-    rows = deal_feature_rows([DealIn.model_validate(d) for d in deals], models.history, pd.Timestamp(AS_OF),
-                             cfg.deals)
+    models = load_deal_models(ServingConfig())
+    as_of, rules = pd.Timestamp(AS_OF), load_rules()
+    rows = pd.DataFrame(deal_feature_rows([DealIn.model_validate(d) for d in deals], models, as_of))
     raw = rows[models.win.spec["features"]]
     X = models.win.features(rows)
     floor = {}
@@ -145,7 +149,17 @@ def feature_rows(deals: list[dict], uri: str):
             times.append(time.perf_counter() - start)
         floor[str(size)] = {"p50_ms": round(1000 * float(np.median(times)), 3),
                             "per_row_ms": round(1000 * float(np.median(times)) / size, 4)}
-    return raw, floor, models.versions
+    score_deals([DealIn.model_validate(deals[0])], models, as_of, rules)  # the reference is indexed once
+    times = []
+    for d in deals:
+        start = time.perf_counter()
+        (score,) = score_deals([DealIn.model_validate(d)], models, as_of, rules)
+        times.append(time.perf_counter() - start)
+        assert score.status == "scored", score
+    in_process = {"deals": len(times), "p50_ms": round(1000 * float(np.median(times)), 3),
+                  "p90_ms": round(1000 * float(np.percentile(times, 90)), 3),
+                  "p99_ms": round(1000 * float(np.percentile(times, 99)), 3), "loadavg_1m": loadavg()}
+    return raw, floor, in_process, models.versions
 
 
 def free_port() -> int:
@@ -178,113 +192,83 @@ def server(cmd: list[str], env: dict, ready_url: str, log_path: Path):
                 proc.wait(timeout=20)
 
 
-def summary(latencies: list[float], errors: int, wall: float, rows_per_request: int) -> dict:
-    lat = np.array(latencies) * 1000 if latencies else np.array([np.nan])
-    done = len(latencies)
-    return {"requests": done + errors, "errors": errors, "wall_s": round(wall, 2),
-            "p50_ms": round(float(np.percentile(lat, 50)), 2), "p95_ms": round(float(np.percentile(lat, 95)), 2),
-            "p99_ms": round(float(np.percentile(lat, 99)), 2), "max_ms": round(float(np.max(lat)), 2),
-            "requests_per_s": round(done / wall, 1), "rows_per_s": round(done * rows_per_request / wall, 1)}
+def ensure_wrk() -> str:
+    """wrk's path; installed with apt-get when missing (the benchmark's own setup: tests never need it)."""
+    found = shutil.which("wrk")
+    if found is None:
+        log("wrk missing: apt-get install -y wrk")
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+        found = shutil.which("wrk")
+    return found
 
 
-async def _send(client: httpx.AsyncClient, path: str, body: dict) -> bool:
-    try:
-        response = await client.post(path, json=body)
-        return response.status_code == 200
-    except httpx.HTTPError:
-        return False
+def wrk(url: str, path: str, bodies: list[str], work: Path, connections: int, requests: int,
+        delay_ms: float = 0.0, threads: int = 1) -> dict:
+    """One wrk run: `requests` POSTs of `bodies` round robin, each connection pausing `delay_ms` before each."""
+    body_file = work / f"bodies-{abs(hash((path, len(bodies), bodies[0][:64])))}.jsonl"
+    body_file.write_text("\n".join(bodies) + "\n")
+    threads = min(threads, connections)
+    before = loadavg()
+    cmd = [ensure_wrk(), "-t", str(threads), "-c", str(connections), "-d", "3600s", "--timeout", "60s", "-s",
+           str(LUA), url, "--", str(body_file), path, str(delay_ms), str(max(1, requests // threads))]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    stats = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+    stats["errors"] = sum(v for k, v in stats.items() if k.startswith("errors_"))
+    stats["requests_per_s"] = round(stats["requests"] / stats["duration_s"], 1)
+    return stats | {"connections": connections, "delay_ms": delay_ms, "loadavg_1m_before": before,
+                    "loadavg_1m_after": loadavg(), "command": " ".join(cmd)}
 
 
-async def open_loop(url: str, path: str, bodies: list[dict], rate: float, rows: int) -> dict:
-    """Request i is sent at start + i / rate; its latency counts from then (no coordinated omission)."""
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-        latencies, errors = [], 0
-        start = time.perf_counter() + 0.05
-
-        async def one(i: int):
-            nonlocal errors
-            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-            ok = await _send(client, path, bodies[i % len(bodies)])
-            if ok:
-                latencies.append(time.perf_counter() - (start + i / rate))
-            else:
-                errors += 1
-
-        n = len(bodies)
-        await asyncio.gather(*(one(i) for i in range(n)))
-        return summary(latencies, errors, time.perf_counter() - start, rows) | {"rate": rate}
-
-
-async def closed_loop(url: str, path: str, bodies: list[dict], concurrency: int, rows: int) -> dict:
-    """`concurrency` clients, each sending its next request when the last is answered."""
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
-        latencies, errors, queue = [], 0, list(range(len(bodies)))
-        start = time.perf_counter()
-
-        async def worker():
-            nonlocal errors
-            while queue:
-                body = bodies[queue.pop()]
-                sent = time.perf_counter()
-                if await _send(client, path, body):
-                    latencies.append(time.perf_counter() - sent)
-                else:
-                    errors += 1
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return summary(latencies, errors, time.perf_counter() - start, rows) | {"concurrency": concurrency}
-
-
-def run_target(name: str, url: str, path: str, single: list[dict], batches: dict[int, list[dict]],
-               args: argparse.Namespace) -> dict:
-    out: dict = {"open_loop": [], "loadavg_1m_before": loadavg()}
-    warm = single[: min(50, len(single))]
-    asyncio.run(closed_loop(url, path, warm, 1, 1))
-    for rate in args.rates:
-        log(f"{name}: {len(single)} single-deal requests at {rate}/s")
-        out["open_loop"].append(asyncio.run(open_loop(url, path, single, rate, 1)))
-    log(f"{name}: closed loop, concurrency {args.concurrency}")
-    out["throughput_single"] = asyncio.run(closed_loop(url, path, single[: args.throughput_requests],
-                                                       args.concurrency, 1))
+def run_target(name: str, url: str, path: str, single: list[str], batches: dict[int, str], work: Path,
+               args: argparse.Namespace, paced: bool) -> dict:
+    out: dict = {}
+    wrk(url, path, single[:50], work, 1, 50)  # warm up
+    if paced:
+        delay = 1000.0 * args.connections / args.rate
+        log(f"{name}: {args.requests} single-deal requests paced at ~{args.rate:g}/s ({args.connections} connections)")
+        out["paced"] = wrk(url, path, single, work, args.connections, args.requests, delay, threads=2)
+    log(f"{name}: throughput, {args.throughput_requests} single-deal requests at {args.concurrency} connections")
+    out["throughput_single"] = wrk(url, path, single, work, args.concurrency, args.throughput_requests, threads=2)
+    out["throughput_single"]["rows_per_s"] = out["throughput_single"]["requests_per_s"]
     out["batches"] = {}
-    for size, bodies in batches.items():
-        log(f"{name}: {len(bodies)} batches of {size}")
-        out["batches"][str(size)] = asyncio.run(closed_loop(url, path, bodies, 1, size))
-    out["loadavg_1m_after"] = loadavg()
+    for size, body in batches.items():
+        log(f"{name}: {args.batches} batches of {size}")
+        stats = wrk(url, path, [body], work, 1, args.batches)
+        out["batches"][str(size)] = stats | {"rows_per_s": round(stats["requests_per_s"] * size, 1)}
     return out
 
 
-def judge(results: dict, floor: dict) -> dict:
+def judge(results: dict, in_process: dict) -> dict:
     ours, mlf = results["ours"], results.get("mlflow")
-    at_100 = next((r for r in ours["open_loop"] if r["rate"] == 100), None)
-    judged = {}
-    if at_100:
-        judged["single_p99_ms_at_100rps"] = {"value": at_100["p99_ms"], "errors": at_100["errors"],
-                                             "requests": at_100["requests"],
-                                             "pass": at_100["p99_ms"] <= TARGETS["single_p99_ms_at_100rps"]
-                                             and at_100["errors"] == 0 and at_100["requests"] >= 10_000}
+    judged = {"in_process_p50_ms": {"value": in_process["p50_ms"],
+                                    "pass": in_process["p50_ms"] <= TARGETS["in_process_p50_ms"]}}
+    paced = ours.get("paced")
+    if paced:
+        judged["single_p99_ms_at_100rps"] = {
+            "value": paced["p99_ms"], "errors": paced["errors"], "requests": paced["requests"],
+            "requests_per_s": paced["requests_per_s"],
+            "pass": paced["p99_ms"] <= TARGETS["single_p99_ms_at_100rps"] and paced["errors"] == 0
+            and paced["requests"] >= 10_000}
     if mlf:
         ratio = ours["throughput_single"]["rows_per_s"] / max(mlf["throughput_single"]["rows_per_s"], 1e-9)
         judged["throughput_vs_mlflow"] = {"value": round(ratio, 2), "pass": ratio >= TARGETS["throughput_vs_mlflow"]}
-    overhead = {}
-    for size, stats in ours["batches"].items():
-        overhead[size] = round(stats["p50_ms"] / int(size) - floor.get(size, floor["1"])["per_row_ms"], 3)
-    overhead["1"] = round(ours["throughput_single"]["p50_ms"] - floor["1"]["p50_ms"], 3)
-    judged["per_row_overhead_ms"] = {"by_batch_size": overhead, "value": min(overhead.values()),
-                                     "pass": min(overhead.values()) <= TARGETS["per_row_overhead_ms"]}
+        if "1000" in ours["batches"] and "1000" in mlf["batches"]:
+            ratio = ours["batches"]["1000"]["rows_per_s"] / max(mlf["batches"]["1000"]["rows_per_s"], 1e-9)
+            judged["batch_1000_rows_per_s_vs_mlflow"] = {"value": round(ratio, 2),
+                                                         "pass": ratio >= TARGETS["batch_1000_rows_per_s_vs_mlflow"]}
     return judged
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("--quick", action="store_true", help="short run: 5k deals, 1000 requests per rate, fewer batches")
+    p.add_argument("--quick", action="store_true", help="short run: 5k deals, 1000 paced requests, fewer batches")
     p.add_argument("--deals", type=int, default=None, help="deals simulated for training (default 10000, quick 5000)")
-    p.add_argument("--requests", type=int, default=None, help="single-deal requests per rate (default 10000)")
-    p.add_argument("--rates", type=float, nargs="+", default=[100.0], help="open-loop request rates per second")
-    p.add_argument("--concurrency", type=int, default=8, help="clients of the closed-loop throughput run")
-    p.add_argument("--throughput-requests", type=int, default=None, help="requests of the throughput run")
+    p.add_argument("--requests", type=int, default=None, help="paced single-deal requests (default 10000)")
+    p.add_argument("--rate", type=float, default=100.0, help="paced request rate per second")
+    p.add_argument("--connections", type=int, default=10, help="connections of the paced run")
+    p.add_argument("--concurrency", type=int, default=8, help="connections of the closed-loop throughput run")
+    p.add_argument("--throughput-requests", type=int, default=None, help="requests of each throughput run")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[100, 1000], help="deals per batch request")
     p.add_argument("--batches", type=int, default=None, help="requests per batch size (default 30, quick 5)")
     p.add_argument("--skip-mlflow", action="store_true", help="do not measure `mlflow models serve`")
@@ -295,20 +279,19 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     q = args.quick
     deals = args.deals or (5_000 if q else 10_000)
-    n_single = args.requests or (1_000 if q else 10_000)
-    args.throughput_requests = args.throughput_requests or (300 if q else 2_000)
-    n_batches = args.batches or (5 if q else 30)
+    args.requests = args.requests or (1_000 if q else 10_000)
+    args.throughput_requests = args.throughput_requests or (1_000 if q else 4_000)
+    args.batches = args.batches or (5 if q else 30)
     work = args.work_dir / f"deals{deals}-seed{args.seed}"
     started = datetime.now(UTC)
 
     log(f"preparing models ({deals} deals) in {work}")
     uri = prepare_registry(work, deals, args.seed, args.reuse)
-    pool = make_deals(work / "world", max(args.batch_sizes + [1000]), args.seed)
-    single = [{"deals": [d], "as_of": AS_OF} for d in pool]
-    single = [single[i % len(single)] for i in range(n_single)]
-    batches = {s: [{"deals": pool[:s], "as_of": AS_OF}] * n_batches for s in args.batch_sizes}
-    raw, floor, versions = feature_rows(pool, uri)
-    log(f"floor (booster.predict): {floor}")
+    pool = make_deals(work / "world", max(args.batch_sizes + [2000]), args.seed)
+    raw, floor, in_process, versions = feature_rows(pool, uri)
+    log(f"floor (booster.predict): {floor}; in process, one deal: {in_process}")
+    single = [json.dumps({"deals": [d], "as_of": AS_OF}) for d in pool]
+    batches = {s: json.dumps({"deals": pool[:s], "as_of": AS_OF}) for s in args.batch_sizes}
 
     results: dict = {}
     env = {"MLFLOW_TRACKING_URI": uri, "BENTOML_HOME": str(work / "bentoml"), "BENTOML_DO_NOT_TRACK": "true",
@@ -320,29 +303,34 @@ def main(argv: list[str] | None = None) -> int:
     with server([str(BIN / "bentoml"), "serve", "cvre.serving.service:CvreScoring", "--host", "127.0.0.1", "--port",
                  str(port)], env | {"CVRE_SERVING_CONFIG": str(config), "CVRE_API_KEY": ""},
                 f"http://127.0.0.1:{port}/readyz", work / "bentoml.log"):
-        results["ours"] = run_target("ours", f"http://127.0.0.1:{port}", "/score_deals", single, batches, args)
+        results["ours"] = run_target("ours", f"http://127.0.0.1:{port}", "/score_deals", single, batches, work, args,
+                                     paced=True)
 
     if not args.skip_mlflow:
         port = free_port()
         records = raw.astype(object).where(raw.notna(), None)
-        split = lambda frame: {"dataframe_split": {"columns": list(frame.columns),  # noqa: E731
-                                                   "data": frame.to_numpy().tolist()}}
-        m_single = [split(records.iloc[[i % len(records)]]) for i in range(n_single)]
-        m_batches = {s: [split(records.iloc[:s])] * n_batches for s in args.batch_sizes}
+        split = lambda frame: json.dumps({"dataframe_split": {"columns": list(frame.columns),  # noqa: E731
+                                                              "data": frame.to_numpy().tolist()}})
+        m_single = [split(records.iloc[[i]]) for i in range(len(records))]
+        m_batches = {s: split(records.iloc[:s]) for s in args.batch_sizes}
         with server([str(BIN / "mlflow"), "models", "serve", "-m", f"models:/cvre-win/{versions['cvre-win']}",
                      "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)], env,
                     f"http://127.0.0.1:{port}/ping", work / "mlflow.log"):
             results["mlflow"] = run_target("mlflow", f"http://127.0.0.1:{port}", "/invocations", m_single,
-                                           m_batches, args)
+                                           m_batches, work, args, paced=False)
 
     data = {"benchmark": "serving", "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "started": started.isoformat(timespec="seconds"), "machine": machine_info(),
             "code": code_fingerprint(("core", "features", "training", "serving")),
-            "settings": {"deals_trained": deals, "single_requests": n_single, "rates": args.rates,
-                         "concurrency": args.concurrency, "throughput_requests": args.throughput_requests,
-                         "batch_sizes": args.batch_sizes, "batches": n_batches, "quick": q, "as_of": AS_OF,
-                         "models": versions},
-            "floor_booster_predict": floor, "results": results, "targets": judge(results, floor)}
+            "note": "a shared 2-core machine: other work ran alongside (loadavg_1m around each run)",
+            "settings": {"deals_trained": deals, "paced_requests": args.requests, "rate": args.rate,
+                         "connections": args.connections, "concurrency": args.concurrency,
+                         "throughput_requests": args.throughput_requests, "batch_sizes": args.batch_sizes,
+                         "batches": args.batches, "quick": q, "as_of": AS_OF, "models": versions,
+                         "load_generator": "wrk " + subprocess.run([ensure_wrk(), "-v"], capture_output=True,
+                                                                   text=True).stdout.split("\n")[0]},
+            "in_process": in_process, "floor_booster_predict": floor, "results": results,
+            "targets": judge(results, in_process)}
     path = write_result(data, args.out)
     log(f"wrote {path}")
     print(json.dumps(data["targets"], indent=1))

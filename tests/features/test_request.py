@@ -42,8 +42,8 @@ def payloads(world: dict[str, pd.DataFrame], ids: list[str]) -> list[SimpleNames
         lead = None
         if _none(o["lead_id"]) is not None and o["lead_id"] in leads.index:
             row = leads.loc[o["lead_id"]]
-            lead = SimpleNamespace(lead_id=o["lead_id"], source=_none(row["source"]),
-                                   created_at=_time(row["created_at"]), first_response_at=_time(row["first_response_at"]))
+            times = {k: _time(row[k]) for k in ("created_at", "first_response_at")}
+            lead = SimpleNamespace(lead_id=o["lead_id"], source=_none(row["source"]), **times)
         out.append(SimpleNamespace(
             opportunity_id=oid, account_id=_none(o["account_id"]), owner_id=_none(o["owner_id"]),
             product=_none(o["product"]), business_type=_none(o["business_type"]), created_at=_time(o["created_at"]),

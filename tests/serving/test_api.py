@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from cvre.core.rules import load_rules
 from cvre.serving.config import ServingConfig
 from cvre.serving.models import load_deal_models
 from cvre.serving.schemas import DealIn
@@ -45,7 +46,7 @@ def test_api_matches_offline_scoring(client, server):
     mlflow.set_tracking_uri(server["tracking_uri"])
     cfg = ServingConfig()
     offline = score_deals([DealIn.model_validate(d) for d in deals], load_deal_models(cfg), pd.Timestamp(AS_OF),
-                          cfg.deals, cfg.rules)
+                          load_rules())
     for api, local in zip(response.json(), offline, strict=True):
         assert api["opportunity_id"] == local.opportunity_id
         assert api["win_probability"] == pytest.approx(local.win_probability, abs=1e-9)

@@ -141,22 +141,35 @@ def truth_probability(deals: pd.DataFrame, data: Path) -> np.ndarray:
     return deals[["opportunity_id"]].merge(truth, how="left")["true_win_prob"].to_numpy()
 
 
+def champion_for(data: Path, requested: str, force: bool = False):
+    """The champion `win_probability` would score with (model, version, tags), or why not (a
+    ProbabilityUnavailable, raised at once when the model was asked for by name); None when no model is asked for.
+    Loaded first so that the deal rows are built with its feature spec."""
+    if requested not in ("auto", "model"):
+        return None
+    try:
+        return load_champion(data, force=force)
+    except ProbabilityUnavailable as exc:
+        if requested == "model":
+            raise
+        return exc
+
+
 def win_probability(deals: pd.DataFrame, tables: dict[str, pd.DataFrame], data: Path, requested: str,
-                    force: bool = False) -> Probability:
-    """The probability from `requested`, or under `auto` the first usable of model, crm, stage_rates."""
+                    force: bool = False, champion=None) -> Probability:
+    """The probability from `requested`, or under `auto` the first usable of model, crm, stage_rates.
+    `champion`: `champion_for`'s answer where the caller has it."""
     if requested not in SOURCES:
         raise ProbabilityUnavailable(f"probability: expected one of {', '.join(SOURCES)}, got {requested!r}")
     if requested == "truth":
         return Probability(truth_probability(deals, data), "truth", "truth: the simulator's true probabilities")
     skipped = []
     if requested in ("auto", "model"):
-        try:
-            model, version, tags = load_champion(data, force=force)
-        except ProbabilityUnavailable as exc:
-            if requested == "model":
-                raise
-            skipped.append(str(exc).split(". ")[0])
+        found = champion_for(data, requested, force) if champion is None else champion
+        if isinstance(found, ProbabilityUnavailable):
+            skipped.append(str(found).split(". ")[0])
         else:
+            model, version, tags = found
             low = tags.get("low_data") == "true"
             values = model.predict(None, deals)["probability"].to_numpy()
             note = (f"model: champion {WIN_MODEL} v{version}, trained on {describe(tags_source(tags))}"

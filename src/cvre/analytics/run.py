@@ -10,7 +10,7 @@ import pandas as pd
 
 from cvre.analytics.config import LeakageConfig
 from cvre.analytics.counterfactual import model_recovery
-from cvre.analytics.probability import win_probability
+from cvre.analytics.probability import champion_for, win_probability
 from cvre.analytics.recovery.leakage import add_causal_to_run, causal_run
 from cvre.analytics.rules import (
     behaviour_summary,
@@ -21,13 +21,15 @@ from cvre.analytics.rules import (
     segment_summary,
     trust_score,
 )
+from cvre.core.config import load_config
 from cvre.core.field_sources import behaviour_sources
 from cvre.core.governance import Governance
 from cvre.core.io import TRUTH_DIR, read_tables, write_json
-from cvre.features.config import DealFeatureConfig
+from cvre.features.config import DealFeatureConfig, FeatureConfig
 from cvre.features.deal_table import build_deal_features
-from cvre.features.pipeline import READ_COLUMNS, resolve_as_of, resolve_tables_dir
+from cvre.features.pipeline import FEATURES_DIR, READ_COLUMNS, resolve_as_of, resolve_tables_dir
 from cvre.features.snapshot import tables_as_of
+from cvre.features.spec import MANIFEST, deal_medians, feature_run_config, read_deal_rows
 
 LEAKAGE_DIR = "leakage"
 SCOPE_WORDS = {"open": "the open pipeline only (deals not yet won or lost)",
@@ -51,17 +53,47 @@ def snapshot_tables(data: Path, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def scoped_deals(data: Path, as_of: pd.Timestamp, scope: str,
-                 tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """Deal features at the snapshot: open deals, or every deal (closed ones described before closing)."""
-    tables = snapshot_tables(data, as_of) if tables is None else tables
-    deals, _ = build_deal_features(tables, as_of, DealFeatureConfig())
+def leakage_snapshot(data: Path, as_of: str | None) -> pd.Timestamp:
+    """`--as-of`, else the snapshot of the data's feature run (`cvre features`), else the project's features.yaml
+    or the data's own date."""
+    if as_of is None and (Path(data) / FEATURES_DIR / MANIFEST).exists():
+        return feature_run_config(Path(data) / FEATURES_DIR)[0]
+    return resolve_as_of(data, load_config(FeatureConfig, None, "features.yaml"), as_of)
+
+
+def deal_rows(data: Path, as_of: pd.Timestamp, tables: dict[str, pd.DataFrame] | None = None,
+              spec: DealFeatureConfig | None = None) -> pd.DataFrame:
+    """Every deal's feature row at the snapshot (closed ones described before closing).
+
+    The data's feature run when it was built at this snapshot (and, where a model is used, with its spec's
+    config); else built here with the model's spec (`spec`), the feature run's config, or features.yaml's:
+    never with defaults of its own."""
+    run = Path(data) / FEATURES_DIR
+    run_cfg = None
+    if (run / MANIFEST).exists():
+        run_as_of, run_cfg = feature_run_config(run)
+        if run_as_of == as_of and (spec is None or spec == run_cfg):
+            return read_deal_rows(run)
+    cfg = spec or run_cfg or load_config(FeatureConfig, None, "features.yaml").deals
+    deals, _ = build_deal_features(snapshot_tables(data, as_of) if tables is None else tables, as_of, cfg)
+    return deals
+
+
+def scoped(deals: pd.DataFrame, tables: dict[str, pd.DataFrame], scope: str) -> pd.DataFrame:
+    """The deals in scope (open, or all), with their account segments and creation year."""
     segments = [c for c in ("tier", "industry") if "accounts" in tables and c in tables["accounts"].columns]
     if segments:
         deals = deals.drop(columns=segments, errors="ignore").merge(
             tables["accounts"][["account_id", *segments]], on="account_id", how="left")
     deals["created_year"] = pd.to_datetime(deals["created_at"]).dt.year.astype("Int64").astype(str)
-    return deals[deals["is_open"]].reset_index(drop=True) if scope == "open" else deals
+    return deals[deals["is_open"].astype(bool)].reset_index(drop=True) if scope == "open" else deals
+
+
+def scoped_deals(data: Path, as_of: pd.Timestamp, scope: str, tables: dict[str, pd.DataFrame] | None = None,
+                 spec: DealFeatureConfig | None = None) -> pd.DataFrame:
+    """Deal features at the snapshot (`deal_rows`): open deals, or every deal."""
+    tables = snapshot_tables(data, as_of) if tables is None else tables
+    return scoped(deal_rows(data, as_of, tables, spec), tables, scope)
 
 
 def truth_recovery(data: Path, scope: str) -> dict:
@@ -76,22 +108,24 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
                 force: bool = False, governance: Governance | None = None) -> LeakageRun:
     """`force`: use the champion even when it was trained on another source (refused otherwise).
     `governance`: the rules the causal estimate prices (default: configs/governance.yaml's defaults)."""
-    from cvre.features.config import FeatureConfig
-
     data, gov = Path(data), governance or Governance()
-    snapshot = resolve_as_of(data, FeatureConfig(), as_of)
+    snapshot = leakage_snapshot(data, as_of)
     tables = snapshot_tables(data, snapshot)
-    deals = scoped_deals(data, snapshot, cfg.scope, tables)
-    chosen = win_probability(deals, tables, data, cfg.probability, force)
+    champion = champion_for(data, cfg.probability, force)
+    spec = getattr(champion[0], "feature_spec", None) if isinstance(champion, tuple) else None
+    every_deal = deal_rows(data, snapshot, tables, spec.deals if spec is not None else None)
+    deals = scoped(every_deal.copy(), tables, cfg.scope)
+    chosen = win_probability(deals, tables, data, cfg.probability, force, champion)
     model = chosen.model
-    per_deal = deal_leakage(deals, chosen.values, cfg)
+    medians = deal_medians(every_deal)  # over every deal at the snapshot, as the model's spec holds them
+    per_deal = deal_leakage(deals, chosen.values, cfg, medians)
     per_deal.insert(0, "opportunity_id", deals["opportunity_id"].to_numpy())
     behaviours, scenarios = behaviour_summary(per_deal, cfg), scenario_summary(per_deal, cfg)
     trust = trust_score(deals, cfg.rules)
     head = headline(per_deal, scenarios, trust, cfg) | {
         "as_of": str(snapshot.date()), "scope": cfg.scope, "scope_covers": SCOPE_WORDS[cfg.scope],
         "probability": chosen.source, "probability_note": chosen.note, "low_data": chosen.low_data,
-        "feature_sources": behaviour_sources(tables)}
+        "feature_sources": behaviour_sources(tables), "rules_version": cfg.rules.version}
     if model is not None:
         recovery = model_recovery(deals, per_deal["amount_used"], model, cfg, gov)
         scenarios = scenarios.merge(recovery, on="scenario", how="left")

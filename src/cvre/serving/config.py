@@ -7,8 +7,6 @@ from pathlib import Path
 from pydantic import Field
 
 from cvre.core.config import StrictModel
-from cvre.core.rules import BehaviourRules
-from cvre.features.config import DealFeatureConfig
 
 
 class BatchingConfig(StrictModel):
@@ -40,5 +38,6 @@ class ServingConfig(StrictModel):
                                 "one request can hold /livez: benchmarks/api_limits.py); 1,000 deals with their "
                                 "histories fit in 1-2 MB")
     batching: BatchingConfig = BatchingConfig()
-    deals: DealFeatureConfig = DealFeatureConfig()
-    rules: BehaviourRules = BehaviourRules()
+    leakage_config: Path | None = Field(None, description="the leakage YAML whose `rules:` (flags, haircuts) the API "
+                                        "applies, so it flags and prices deals as `cvre leakage` does; default: "
+                                        "configs/leakage.yaml. Deal features follow the model's own feature spec")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cvre.features.deal_table import DealReference
+from cvre.features.request import RequestReference
 from cvre.features.snapshot import tables_as_of
 
 
@@ -22,18 +23,21 @@ def latest_time(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The reference cut to a time, its deal ids, and its index for the feature code (`DealReference`)."""
+    """The reference cut to a time, its deal ids, its index for the batch feature code (`DealReference`) and for
+    the request path (`RequestReference`)."""
 
     tables: dict[str, pd.DataFrame]
     deal_ids: frozenset[str]
     index: DealReference | None
+    request: RequestReference | None
 
     @classmethod
     def of(cls, tables: dict[str, pd.DataFrame]) -> Snapshot:
         opps = tables.get("opportunities")
         if opps is None:
-            return cls(tables, frozenset(), None)
-        return cls(tables, frozenset(opps["opportunity_id"].astype(str)), DealReference.of(tables))
+            raise ValueError("the model's reference has no opportunities table: retrain it on a feature run with deals")
+        index = DealReference.of(tables)
+        return cls(tables, frozenset(opps["opportunity_id"].astype(str)), index, RequestReference.of(index))
 
 
 class ReferenceHistory:

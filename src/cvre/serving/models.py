@@ -113,6 +113,8 @@ class ModelHolder:
     def _read_slot(self, client: MlflowClient, slot: ModelSlot) -> None:
         try:
             model, version = _load(client, slot.name, self.cfg.alias)
+            if slot.name == self.cfg.win_model:
+                _ = DealModels(win=model, amount=None).spec  # a win model without its feature spec cannot serve
         except Exception as exc:  # noqa: BLE001 - a corrupt model of any kind must not take the service down
             slot.state, slot.error = "failed", _short(exc)
         else:

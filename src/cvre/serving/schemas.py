@@ -103,7 +103,8 @@ class Reason(BaseModel):
 class BehaviourWarning(BaseModel):
     behaviour: str
     text: str
-    euros_at_stake: float
+    euros_at_stake: float = Field(description="EV x this behaviour's haircut; overlapping behaviours are not added "
+                                  "up: the deal's leaked euros are DealScore.leaked_ev")
 
 
 class DealScore(BaseModel):
@@ -111,10 +112,16 @@ class DealScore(BaseModel):
     opportunity_id: str
     win_probability: float
     grade: str
-    expected_amount: float
+    expected_amount: float = Field(description="the amount the deal is valued at: its own, else the median amount "
+                                   "of its stage at the model's snapshot (seed 000's rule, as in `cvre leakage`)")
+    amount_source: Literal["deal", "stage_median"] = "deal"
+    predicted_amount: float | None = Field(None, description="the amount model's estimate (None without one)")
     amount_p10: float | None
     amount_p90: float | None
-    expected_value: float
+    expected_value: float = Field(description="win_probability x expected_amount")
+    leaked_ev: float = Field(0.0, description="EV at risk: the EV times the largest haircut among the deal's "
+                             "flagged behaviours (never their sum), as in `cvre leakage`")
+    primary_behaviour: str | None = Field(None, description="the flagged behaviour leaked_ev comes from")
     reasons_up: list[Reason]
     reasons_down: list[Reason]
     warnings: list[BehaviourWarning]

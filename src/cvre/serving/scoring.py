@@ -1,28 +1,35 @@
-"""Score deals: features from the training code, calibrated win probability, amount, EV, reasons, warnings."""
+"""Score deals: features from the payload and the model's reference (`features.request`, the batch definitions row
+by row), calibrated win probability, amount, EV, leaked euros, reasons and warnings, all in numpy.
+
+The flags, the amount a deal without one is valued at and the leaked euros are `core.rules`' (the leakage report
+uses the same functions), with the feature config and stage medians of the model's feature spec.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from cvre.core.rules import BehaviourRules
-from cvre.features.config import DealFeatureConfig
-from cvre.features.deal_table import build_deal_features
+from cvre.core.rules import BehaviourRules, amount_stages, amounts_used, behaviour_flags, leaked_ev, primary_behaviours
 from cvre.features.names import readable
-from cvre.features.snapshot import tables_as_of
+from cvre.features.request import deal_features
+from cvre.features.spec import DealFeatureSpec
+from cvre.serving.encoding import PREDICT, ModelInput, amounts, win_probability
 from cvre.serving.history import ReferenceHistory
-from cvre.serving.payload import deal_tables
 from cvre.serving.schemas import BehaviourWarning, DealError, DealIn, DealScore, Reason
 from cvre.serving.scoring_log import ScoringLog
 from cvre.training.metrics import grade
 
 logger = logging.getLogger(__name__)
-# Requests and micro-batches are small: one LightGBM thread beats an OpenMP fan-out on a busy 2-core server.
-PREDICT = {"num_threads": 1}
+
+
+class MissingFeatureSpec(RuntimeError):
+    """A deal model trained before models carried their feature spec: serving would have to guess its features."""
 
 
 @dataclass
@@ -39,36 +46,24 @@ class DealModels:
         return getattr(self.win, "reference", {})
 
     @cached_property
+    def spec(self) -> DealFeatureSpec:
+        spec = getattr(self.win, "feature_spec", None)
+        if spec is None:
+            raise MissingFeatureSpec("the win model carries no feature spec (trained before specs were logged): "
+                                     "retrain it (`cvre train win`) so serving builds its features as training did")
+        return spec
+
+    @cached_property
     def history(self) -> ReferenceHistory:
         return ReferenceHistory(self.reference)
 
+    @cached_property
+    def win_input(self) -> ModelInput:
+        return ModelInput.of(self.win)
 
-def deal_feature_rows(deals: list[DealIn], history: ReferenceHistory, as_of: pd.Timestamp,
-                      cfg: DealFeatureConfig) -> pd.DataFrame:
-    """The request's deals with the same features training used, history from the model's snapshot.
-
-    Only the request's deals go through the feature code; the snapshot (its closed deals, accounts, contacts,
-    products) is cut to `as_of` and indexed once (cached) and serves as their history, as if they were appended
-    to it. A deal sent with the id of a snapshot deal replaces it: that request is built on the joined tables.
-    """
-    ids = [d.opportunity_id for d in deals]
-    snapshot = history.snapshot(as_of)
-    request = tables_as_of(deal_tables(deals), as_of)
-    shared = (request.keys() - {"opportunities"}) & snapshot.tables.keys()  # none: the snapshot has no histories
-    if snapshot.index is not None and snapshot.deal_ids.isdisjoint(ids) and not shared:
-        features, _ = build_deal_features({**snapshot.tables, **request}, as_of, cfg, only=ids,
-                                          reference=snapshot.index)
-    else:
-        tables = dict(snapshot.tables)
-        if "opportunities" in tables:
-            known = tables["opportunities"]
-            tables["opportunities"] = known[~known["opportunity_id"].isin(ids)]
-        for name, frame in request.items():
-            tables[name] = pd.concat([tables[name], frame], ignore_index=True) if name in tables else frame
-        features, _ = build_deal_features(tables, as_of, cfg, only=ids)
-    if features["opportunity_id"].tolist() == ids:  # the usual case: already in request order
-        return features
-    return features.set_index("opportunity_id").loc[ids].reset_index()
+    @cached_property
+    def amount_input(self) -> ModelInput | None:
+        return None if self.amount is None else ModelInput.of(self.amount)
 
 
 def _points(contrib: np.ndarray) -> np.ndarray:
@@ -95,17 +90,10 @@ def _format(name: str, value) -> str:
     return f"{label}: {value}"
 
 
-def reasons(model, X: pd.DataFrame, rows: pd.DataFrame | list[dict], top: int = 3,
-            data: np.ndarray | None = None) -> list[tuple[list[Reason], list[Reason]]]:
-    """Per row, the `top` features raising and lowering a binary model's probability most (SHAP), in words.
-
-    One SHAP call for all rows; `data`: `model.matrix(X)` where the caller has it already.
-    """
-    data = model.matrix(X) if data is None else data
-    contrib = model.booster.predict(data, pred_contrib=True, **PREDICT)[:, :-1]
-    points = _points(contrib)
-    names = list(X.columns)
-    records = _records(rows) if isinstance(rows, pd.DataFrame) else rows
+def reason_lists(booster, names: list[str] | tuple[str, ...], data: np.ndarray, records: list[dict],
+                 top: int = 3) -> list[tuple[list[Reason], list[Reason]]]:
+    """Per row, the `top` features raising and lowering a binary model's probability most (SHAP), in words."""
+    points = _points(booster.predict(data, pred_contrib=True, **PREDICT)[:, :-1])
     out = []
     for i, row in enumerate(records):
         order = np.argsort(points[i])  # .get: a feature the request cannot give is missing
@@ -117,100 +105,114 @@ def reasons(model, X: pd.DataFrame, rows: pd.DataFrame | list[dict], top: int = 
     return out
 
 
-def behaviour_warnings(row: dict, ev: float, rules: BehaviourRules) -> list[BehaviourWarning]:
-    flags = {
-        "stalled": (row.get("days_in_stage", 0) or 0) > rules.stall_days,
-        "no_activity": bool(row.get("no_activity", False)),
-        "slow_response": bool(row.get("slow_lead_response", False)),
-        "stage_jump": (row.get("moves_without_activity", 0) or 0) > 0,
-        "overdue_close_date": bool(row.get("close_date_overdue", False)),
-        "missing_amount": bool(row.get("amount_missing", False)),
-    }
-    texts = {
-        "stalled": f"stalled {row.get('days_in_stage', 0):.0f} days in {row.get('current_stage')}",
-        "no_activity": "no logged activity on this deal",
-        "slow_response": f"lead first answered after {row.get('lead_response_hours', 0):.0f} h",
-        "stage_jump": f"{row.get('moves_without_activity', 0):.0f} stage move(s) without logged activity",
-        "overdue_close_date": f"expected close date passed {-row.get('days_to_expected_close', 0):.0f} days ago",
-        "missing_amount": "no amount: the expected amount comes from the model",
-    }
-    return [BehaviourWarning(behaviour=k, text=texts[k], euros_at_stake=round(ev * rules.haircuts.get(k, 0.0), 2))
-            for k, on in flags.items() if on]
+def reasons(model, X: pd.DataFrame, rows: pd.DataFrame | list[dict], top: int = 3,
+            data: np.ndarray | None = None) -> list[tuple[list[Reason], list[Reason]]]:
+    """`reason_lists` for rows typed by `model.features` (`data`: `model.matrix(X)` where the caller has it)."""
+    data = model.matrix(X) if data is None else data
+    records = _records(rows) if isinstance(rows, pd.DataFrame) else rows
+    return reason_lists(model.booster, list(X.columns), data, records, top)
 
 
-def score_deal_rows(rows: pd.DataFrame, models: DealModels, rules: BehaviourRules,
-                    X: pd.DataFrame | None = None) -> list[DealScore]:
-    """Scores of feature rows; `X`: the win model's input (`win.features(rows)`) where the caller has it."""
-    win = models.win
-    X = win.features(rows) if X is None else X
-    data = win.matrix(X)  # one conversion for the probability and the reasons
-    prob = win.predict_features(data, **PREDICT)["probability"].to_numpy()
+WARNING_TEXTS = {
+    "stalled": lambda r: f"stalled {r.get('days_in_stage', 0):.0f} days in {r.get('current_stage')}",
+    "no_activity": lambda r: "no logged activity on this deal",
+    "slow_response": lambda r: f"lead first answered after {r.get('lead_response_hours', 0):.0f} h",
+    "stage_jump": lambda r: f"{r.get('moves_without_activity', 0):.0f} stage move(s) without logged activity",
+    "overdue_close_date": lambda r: f"expected close date passed {-r.get('days_to_expected_close', 0):.0f} days ago",
+    "missing_amount": lambda r: "no amount: valued at the median amount of its stage",
+}
+
+
+def behaviour_warnings(row: dict, flags: dict[str, np.ndarray], i: int, ev: float,
+                       rules: BehaviourRules) -> list[BehaviourWarning]:
+    """The deal's flagged behaviours, each with its own share of the EV at stake (the deal's leaked euros are the
+    largest of them, never the sum: `DealScore.leaked_ev`)."""
+    return [BehaviourWarning(behaviour=k, text=WARNING_TEXTS[k](row), euros_at_stake=ev * rules.haircuts.get(k, 0.0))
+            for k, on in flags.items() if on[i]]
+
+
+def score_rows(rows: list[dict], models: DealModels, rules: BehaviourRules) -> tuple[list[DealScore], np.ndarray]:
+    """Scores of feature rows (dicts of the batch table's columns) and the win model's input matrix."""
+    n = len(rows)
+    data = models.win_input.matrix(rows)
+    prob = win_probability(models.win, data)
     if models.amount is not None:
-        amounts = models.amount.predict_features(models.amount.matrix(models.amount.features(rows)), **PREDICT)
-        predicted = amounts["amount"].to_numpy()
-        p10, p90 = (amounts[c].to_numpy() if c in amounts else None for c in ("amount_p10", "amount_p90"))
+        predicted, p10, p90 = amounts(models.amount, models.amount_input.matrix(rows))
     else:
-        predicted, p10, p90 = np.full(len(rows), np.nan), None, None
-    given = rows["amount"].to_numpy(dtype=float) if "amount" in rows else np.full(len(rows), np.nan)
-    expected_amount = np.where(np.isnan(given), predicted, given)
-    ev = prob * np.nan_to_num(expected_amount)
-    records = _records(rows)
-    why = reasons(win, X, records, data=data)
+        predicted, p10, p90 = np.full(n, np.nan), None, None
+    columns = {name: [row.get(name) for row in rows] for name in
+               ("amount", "current_stage", "days_in_stage", "activities_total", "has_lead", "lead_response_hours",
+                "moves_without_activity", "close_date_overdue", "amount_missing")}
+    stages = amount_stages(columns["current_stage"], None, n)
+    used = amounts_used(columns["amount"], stages, models.spec.amount_medians)
+    ev = prob * used
+    flags = behaviour_flags(columns, n, rules)
+    leaked = leaked_ev(ev, flags, rules)
+    primary = primary_behaviours(flags, rules.haircuts)
+    why = reason_lists(models.win.booster, models.win_input.names, data, rows)
     grades = grade(prob)
-    return [
+    low_data = bool(getattr(models.win, "low_data", False))
+    scores = [
         DealScore(
-            opportunity_id=str(records[i]["opportunity_id"]),
-            win_probability=round(float(prob[i]), 6),
-            grade=str(grades[i]),
-            expected_amount=round(float(np.nan_to_num(expected_amount[i])), 2),
-            amount_p10=None if p10 is None else round(float(p10[i]), 2),
-            amount_p90=None if p90 is None else round(float(p90[i]), 2),
-            expected_value=round(float(ev[i]), 2),
+            opportunity_id=str(rows[i]["opportunity_id"]),
+            win_probability=float(prob[i]), grade=str(grades[i]),
+            expected_amount=float(used[i]), amount_source="deal" if rows[i]["amount"] == rows[i]["amount"] else
+            "stage_median", predicted_amount=None if np.isnan(predicted[i]) else float(predicted[i]),
+            amount_p10=None if p10 is None else float(p10[i]), amount_p90=None if p90 is None else float(p90[i]),
+            expected_value=float(ev[i]), leaked_ev=float(leaked[i]), primary_behaviour=primary[i],
             reasons_up=why[i][0], reasons_down=why[i][1],
-            warnings=behaviour_warnings(records[i], float(ev[i]), rules),
-            model_versions=models.versions,
-            low_data=bool(getattr(win, "low_data", False)),
+            warnings=behaviour_warnings(rows[i], flags, i, float(ev[i]), rules),
+            model_versions=models.versions, low_data=low_data,
         )
-        for i in range(len(rows))
+        for i in range(n)
     ]
+    return scores, data
 
 
-def score_deals(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, cfg: DealFeatureConfig,
-                rules: BehaviourRules, log: ScoringLog | None = None) -> list[DealScore | DealError]:
+def deal_feature_rows(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp) -> list[dict]:
+    """The request's deals with the features training used (the model's spec), history from the model's
+    reference cut to `as_of` (indexed once per scoring time)."""
+    reference = models.history.snapshot(as_of).request
+    moment: datetime = as_of.to_pydatetime()
+    cfg = models.spec.deals
+    return [deal_features(d, moment, reference, cfg) for d in deals]
+
+
+def score_deals(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, rules: BehaviourRules,
+                log: ScoringLog | None = None) -> list[DealScore | DealError]:
     """Scores in request order; a deal that cannot be scored gets a DealError in its place, the others are scored."""
     results: dict[str, DealScore | DealError] = {
         d.opportunity_id: DealError(opportunity_id=d.opportunity_id, error=why)
         for d in deals if (why := unscorable(d, as_of))}
     scorable = [d for d in deals if d.opportunity_id not in results]
     if scorable:
-        results |= _score_together(scorable, models, as_of, cfg, rules, log)
+        results |= _score_together(scorable, models, as_of, rules, log)
     return [results[d.opportunity_id] for d in deals]
 
 
 def unscorable(deal: DealIn, as_of: pd.Timestamp) -> str | None:
     """Why a deal cannot be scored at `as_of` (None: it can)."""
-    if pd.Timestamp(deal.created_at) > as_of:
+    if deal.created_at > as_of:
         return (f"created_at {deal.created_at:%Y-%m-%dT%H:%M:%S} is after the scoring time {as_of:%Y-%m-%dT%H:%M:%S}"
                 " (as_of, or the server's clock when as_of is left out): the deal did not exist yet; send an as_of "
                 "at or after created_at, or check the sender's clock")
     return None
 
 
-def _score_together(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, cfg: DealFeatureConfig,
-                    rules: BehaviourRules, log: ScoringLog | None) -> dict[str, DealScore | DealError]:
+def _score_together(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, rules: BehaviourRules,
+                    log: ScoringLog | None) -> dict[str, DealScore | DealError]:
     """Score deals in one pass; if that fails, deal by deal, so one bad deal fails alone."""
     try:
-        rows = deal_feature_rows(deals, models.history, as_of, cfg)
-        X = models.win.features(rows)
-        scores = score_deal_rows(rows, models, rules, X)
+        rows = deal_feature_rows(deals, models, as_of)
+        scores, data = score_rows(rows, models, rules)
     except Exception:
         if len(deals) > 1:
             return {oid: result for d in deals
-                    for oid, result in _score_together([d], models, as_of, cfg, rules, log).items()}
+                    for oid, result in _score_together([d], models, as_of, rules, log).items()}
         logger.exception("a deal could not be scored")
         return {deals[0].opportunity_id: DealError(
             opportunity_id=deals[0].opportunity_id,
             error="this deal could not be scored (an error on our side, logged); the other deals were scored")}
     if log is not None:
-        log.deals(X, scores, models.win_version)
+        log.deal_matrix(models.win_input.names, data, models.win_input.labels, scores, models.win_version)
     return {s.opportunity_id: s for s in scores}

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from cvre.serving.schemas import ClientScore, DealScore
@@ -34,6 +35,19 @@ def _inputs(X: pd.DataFrame) -> pd.DataFrame:
         if isinstance(out[col].dtype, pd.CategoricalDtype):
             out[col] = out[col].astype("string")
     return out
+
+
+def _frame(names: tuple[str, ...], data, categories: dict[str, list]) -> pd.DataFrame:
+    """The model input as logged: numbers as given, categories as their labels (codes are the model's)."""
+    columns = {}
+    for j, name in enumerate(names):
+        if name in categories:
+            labels = np.array([*categories[name], None], dtype=object)
+            codes = data[:, j]
+            columns[name] = pd.array(labels[np.where(np.isnan(codes), -1, codes).astype(int)], dtype="string")
+        else:
+            columns[name] = data[:, j]
+    return pd.DataFrame(columns)
 
 
 def deal_rows(X: pd.DataFrame, scores: list[DealScore], model_version: str | None,
@@ -62,6 +76,11 @@ class ScoringLog:
 
     def deals(self, X: pd.DataFrame, scores: list[DealScore], model_version: str | None) -> Path | None:
         return self._write("deals", lambda now: deal_rows(X, scores, model_version, now))
+
+    def deal_matrix(self, names: tuple[str, ...], data, categories: dict[str, list], scores: list[DealScore],
+                    model_version: str | None) -> Path | None:
+        """`deals` from the win model's input matrix (category codes back to their labels)."""
+        return self._write("deals", lambda now: deal_rows(_frame(names, data, categories), scores, model_version, now))
 
     def clients(self, X: pd.DataFrame, scores: list[ClientScore], model_version: str | None) -> Path | None:
         return self._write("clients", lambda now: client_rows(X, scores, model_version, now))

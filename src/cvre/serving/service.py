@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field
 from starlette.responses import JSONResponse
 
 from cvre.core.config import load_config
+from cvre.core.rules import load_rules
 from cvre.serving.auth import ApiKeyMiddleware
 from cvre.serving.batching import DealBatcher, DealJob
 from cvre.serving.client_scoring import ClientInputError, score_clients
@@ -114,6 +115,7 @@ class CvreScoring:
         quiet_client_errors()
         self.cfg = _config()
         mlflow.set_tracking_uri(tracking_uri(TrackingConfig(tracking_uri=self.cfg.tracking_uri)))
+        self.rules = load_rules(self.cfg.leakage_config)  # the leakage report's rules: one definition for both
         self.holder = ModelHolder(self.cfg)  # never raises: a model that fails is reported by /readyz and /models
         self.scoring_log = ScoringLog(self.cfg.scoring_log_dir, self.cfg.scoring_log_max_files)
         self.batcher = DealBatcher(self._score_deals, self.cfg.batching, now=lambda: _snapshot(None))
@@ -126,7 +128,7 @@ class CvreScoring:
         return self.holder.ready
 
     def _score_deals(self, deals: list[DealIn], as_of: pd.Timestamp) -> list[DealScore]:
-        return score_deals(deals, self.holder.models, as_of, self.cfg.deals, self.cfg.rules, log=self.scoring_log)
+        return score_deals(deals, self.holder.models, as_of, self.rules, log=self.scoring_log)
 
     @bentoml.api(route="/score_deals", input_spec=ScoreDealsInput)
     async def score_deals(self, deals: DealList, as_of: OptionalMoment = None) -> list[DealResult]:

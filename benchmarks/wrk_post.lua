@@ -1,0 +1,40 @@
+-- wrk script: POST JSON bodies (one per line of a file) round robin, optionally paced, stopped after a count.
+-- wrk -s benchmarks/wrk_post.lua URL -- BODIES_FILE PATH DELAY_MS REQUESTS_PER_THREAD
+-- DELAY_MS: pause before each request of a connection (0: as fast as answers come); prints one JSON line.
+local bodies, path, pause, limit = {}, "/", 0, 0
+local counter, sent = 0, 0
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+  path, pause, limit = args[2], tonumber(args[3]), tonumber(args[4])
+  counter = math.random(#bodies)
+end
+
+function request()
+  counter = counter % #bodies + 1
+  return wrk.format("POST", path, {["Content-Type"] = "application/json"}, bodies[counter])
+end
+
+function delay()
+  return pause
+end
+
+function response(status, headers, body)
+  sent = sent + 1
+  if sent >= limit then wrk.thread:stop() end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests": %d, "duration_s": %.3f, "errors_connect": %d, "errors_read": %d, ' ..
+    '"errors_write": %d, "errors_status": %d, "errors_timeout": %d, "p50_ms": %.3f, "p90_ms": %.3f, ' ..
+    '"p99_ms": %.3f, "max_ms": %.3f, "mean_ms": %.3f}\n',
+    summary.requests, summary.duration / 1e6, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000, latency.mean / 1000))
+end

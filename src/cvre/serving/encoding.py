@@ -1,0 +1,70 @@
+"""A model's input row from a feature dict, without pandas: what `CvreModel.matrix(CvreModel.features(frame))`
+gives for the same row (categories as the booster's codes, unseen ones missing, flags as 0/1, missing NaN)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cvre.training.model import calibrated
+
+PREDICT = {"num_threads": 1}  # one deal, or a few: one LightGBM thread beats an OpenMP fan-out on a busy server
+
+
+def _number(value) -> float:
+    if value is None or isinstance(value, str):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):  # pandas NA and the like
+        return math.nan
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """How one model reads a feature row: its columns in order, and a code per category for the categorical ones."""
+
+    names: tuple[str, ...]
+    codes: tuple[dict[str, float] | None, ...]  # per column: category -> booster code, or None (a number)
+    labels: dict[str, list[str]]  # categorical column -> the booster's categories (code i is labels[i])
+
+    @classmethod
+    def of(cls, model) -> ModelInput:
+        names, categories = model.spec["features"], model.spec["categories"]
+        booster_categories = iter(model.booster.pandas_categorical or [])
+        codes, labels = [], {}
+        for name in names:
+            if name in categories:
+                wanted = list(map(str, next(booster_categories)))
+                known = set(map(str, categories[name]))
+                codes.append({c: float(i) for i, c in enumerate(wanted) if c in known})
+                labels[name] = wanted
+            else:
+                codes.append(None)
+        return cls(tuple(names), tuple(codes), labels)
+
+    def matrix(self, rows: list[dict]) -> np.ndarray:
+        out = np.empty((len(rows), len(self.names)), dtype="float64")
+        for i, row in enumerate(rows):
+            for j, (name, codes) in enumerate(zip(self.names, self.codes, strict=True)):
+                value = row.get(name)
+                out[i, j] = (_number(value) if codes is None else
+                             codes.get(value, math.nan) if isinstance(value, str) else math.nan)
+        return out
+
+
+def win_probability(model, data: np.ndarray) -> np.ndarray:
+    """`CvreModel.predict_features(data)["probability"]`, without building a DataFrame."""
+    raw = model.booster.predict(data, **PREDICT)
+    return calibrated(model.calibrator, raw) if model.calibrator is not None else np.clip(raw, 0.0, 1.0)
+
+
+def amounts(model, data: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The amount model's prediction and its p10/p90 (None without quantile boosters)."""
+    raw = model.booster.predict(data, **PREDICT)
+    if not model.quantiles:
+        return raw, None, None
+    low, high = (q.predict(data, **PREDICT) for q in model.quantiles)
+    return raw, np.minimum(low, raw), np.maximum(high, raw)
