@@ -26,7 +26,7 @@ from cvre.analytics.drivers.sampling import attribution_plan
 from cvre.analytics.drivers.summary import deal_table, feature_summary, group_summary, headline, segment_drivers
 from cvre.analytics.probability import CHAMPION_URI, check_champion_source
 from cvre.analytics.rules import deal_leakage, impute_amounts
-from cvre.analytics.run import scoped_deals
+from cvre.analytics.run import leakage_snapshot, scoped_deals
 from cvre.core.io import write_json
 
 EXPLAIN_DIR = "explain"
@@ -166,15 +166,13 @@ def run_explain(data: Path, cfg: ExplainConfig, out: Path | None = None, as_of: 
     """Leakage drivers of `data` (a world or import folder) under `out` (default DATA/explain).
 
     The champion is refused when it was trained on another source than `data`, unless `force`."""
-    from cvre.features.config import FeatureConfig
-    from cvre.features.pipeline import resolve_as_of
-
     data, leakage = Path(data), leakage or LeakageConfig()
     if model is None and cfg.model == CHAMPION_URI:
         check_champion_source(data, force)
     model = model if model is not None else load_win_model(cfg.model)
-    snapshot = resolve_as_of(data, FeatureConfig(), as_of)
-    deals = scoped_deals(data, snapshot, leakage.scope)
+    snapshot = leakage_snapshot(data, as_of)  # the feature run's, as `cvre leakage`
+    spec = getattr(model, "feature_spec", None)
+    deals = scoped_deals(data, snapshot, leakage.scope, spec=spec.deals if spec is not None else None)
     drivers = explain_deals(deals, model, cfg, leakage, progress)
     drivers.headline |= {"as_of": str(snapshot.date()), "model": cfg.model}
     out = Path(out) if out else data / EXPLAIN_DIR
