@@ -8,20 +8,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from cvre.core.field_sources import ABSENT, EVENTS, OBSERVED, behaviour_sources
-from cvre.core.schema import ACTIVITY_TYPES
+from cvre.features.activities import activity_features, deal_activities
 from cvre.features.config import DealFeatureConfig
 from cvre.features.deals import (
     WinHistory,
-    activity_features,
     close_date_features,
     deal_cutoffs,
     lead_features,
     observed_stage_features,
     stage_features,
 )
-from cvre.features.timeline import composite, days_between, index_of, known_by_cutoff, seconds
+from cvre.features.timeline import composite, days_between, seconds
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +30,6 @@ ACCOUNT_CONTEXT = ["industry", "tier", "employees", "region", "country"]
 
 def _empty(cut: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(index=range(len(cut)), columns=columns, dtype=float)
-
-
-def _acts_for(tables: dict, cut: pd.DataFrame) -> pd.DataFrame:
-    acts = tables.get("activities")
-    if acts is None:
-        return pd.DataFrame({"d": np.array([], int), "t": np.array([], np.int64),
-                             "type_code": np.array([], np.int8), "logged": np.array([], bool)})
-    d = index_of(cut["opportunity_id"], acts["opportunity_id"])
-    t = seconds(acts["occurred_at"])
-    keep = known_by_cutoff(d, t, seconds(cut["cutoff"]))
-    logged = acts["logged"].fillna(False).to_numpy(dtype=bool) if "logged" in acts else np.ones(len(acts), bool)
-    type_code = (pd.Categorical(acts["activity_type"], categories=ACTIVITY_TYPES).codes if "activity_type" in acts
-                 else np.full(len(acts), -1, dtype=np.int8))  # unknown types count in the totals only
-    return pd.DataFrame({"d": d[keep], "t": t[keep], "type_code": type_code[keep], "logged": logged[keep]})
 
 
 @dataclass(frozen=True)
@@ -151,11 +137,11 @@ def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cf
         warnings.append("amount absent or revealing the outcome: amount features skipped")
     else:
         parts.append(pd.DataFrame({"amount": amount.to_numpy(dtype=float), "amount_missing": amount.isna().to_numpy()}))
-    acts = _acts_for(tables, cut)
+    acts = deal_activities(tables.get("activities"), cut)
     sources = behaviour_sources(tables)
     stage_sources = {sources[k] for k in ("stalled", "stage_moves", "backward_moves", "stage_jump")}
     if "stage_history" in tables:
-        stages = stage_features(tables["stage_history"], cut, acts[acts["logged"]])
+        stages = stage_features(tables["stage_history"], cut, acts.filter(pl.col("logged")))
         if OBSERVED in stage_sources or sources["stage_jump"] == ABSENT:
             stages = _fill_from_observed(stages, observed_stage_features(opps, cut), sources)
         parts.append(stages)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cvre.core.schema import ACTIVITY_TYPES, STAGES_OPEN
+from cvre.core.schema import STAGES_OPEN
 from cvre.features.config import DealFeatureConfig
 from cvre.features.timeline import count_in_window, days_between, index_of, known_by_cutoff, per_group, seconds
 
@@ -121,38 +121,6 @@ def stage_features(history: pd.DataFrame, cut: pd.DataFrame, logged_acts: pd.Dat
     )
     out["has_stage_history"] = ~np.isnan(stage_at)
     return out
-
-
-def activity_features(acts: pd.DataFrame, cut: pd.DataFrame, cfg: DealFeatureConfig) -> pd.DataFrame:
-    n = len(cut)
-    d, t = acts["d"].to_numpy(), acts["t"].to_numpy()
-    age = (seconds(cut["cutoff"])[d] - t) / 86_400.0
-    type_code = acts["type_code"].to_numpy()
-    cols: dict[str, np.ndarray] = {}
-    for window in cfg.activity_windows_days:
-        inside = age < window
-        known = inside & (type_code >= 0)  # unknown activity types count in the total only
-        counts = np.bincount(d[known] * len(ACTIVITY_TYPES) + type_code[known],
-                             minlength=n * len(ACTIVITY_TYPES)).reshape(n, len(ACTIVITY_TYPES))
-        for k, name in enumerate(ACTIVITY_TYPES):
-            cols[f"{name}s_{window}d"] = counts[:, k].astype(float)
-        cols[f"activities_{window}d"] = np.bincount(d[inside], minlength=n).astype(float)
-    total = per_group(t, d, n, "count")
-    cols["activities_total"] = total
-    cols["activities_per_30d"] = total / np.maximum(days_between(cut["cutoff"], cut["created_at"]), 1.0) * 30.0
-    cols["logged_share"] = np.where(total > 0, per_group(acts["logged"].to_numpy(dtype=float), d, n, "sum")
-                                    / np.maximum(total, 1), np.nan)
-    cols["days_since_last_activity"] = per_group(age, d, n, "min")
-    order = np.lexsort((t, d))
-    ds, ts = d[order], t[order]
-    start = np.r_[True, ds[1:] != ds[:-1]]
-    created_s = seconds(cut["created_at"])
-    gap = np.where(start, ts - created_s[ds], np.r_[0, np.diff(ts)]) / 86_400.0
-    longest = np.fmax(per_group(gap, ds, n, "max"), cols["days_since_last_activity"])
-    age_days = days_between(cut["cutoff"], cut["created_at"])
-    cols["longest_gap_days"] = np.where(total > 0, longest, age_days)
-    cols["no_activity"] = total == 0
-    return pd.DataFrame(cols)
 
 
 def lead_features(leads: pd.DataFrame, cut: pd.DataFrame, cfg: DealFeatureConfig) -> pd.DataFrame:

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import polars as pl
+import pyarrow.parquet as pq
+
+from cvre.core.io import table_path
 
 SECONDS_PER_DAY = 86_400.0
+
+
+def read_polars(root: Path, table: str, columns: list[str] | None = None) -> pl.DataFrame:
+    """One Parquet table of a dataset folder straight into Polars, only the `columns` it has."""
+    path = table_path(root, table)
+    if columns is not None:
+        present = set(pq.read_schema(path).names)
+        columns = [c for c in columns if c in present]
+    return pl.read_parquet(path, columns=columns)
 
 
 def as_polars(frame: pd.DataFrame | pl.DataFrame) -> pl.DataFrame:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from cvre.core.field_sources import feature_sources
-from cvre.core.io import TRUTH_DIR, read_table, read_tables, write_json
+from cvre.core.io import TRUTH_DIR, available_tables, read_table, read_tables, table_path, write_json
 from cvre.core.provenance import data_source, tables_folder
 from cvre.features.campaigns import campaign_funnel, compare_by, contact_engagement
 from cvre.features.clients import churn_labels, client_features, with_account
@@ -18,9 +18,9 @@ from cvre.features.config import FeatureConfig
 from cvre.features.contracts import CLIENT_CONTRACT, DEAL_CONTRACT, check_contract, model_features
 from cvre.features.customers import customer_churn_table, customer_contract, customer_splits, has_churn_label
 from cvre.features.deal_table import build_deal_features
-from cvre.features.frames import as_polars
+from cvre.features.frames import as_polars, known_at, read_polars
 from cvre.features.leads import lead_contract, lead_table
-from cvre.features.snapshot import normalise_categories, tables_as_of
+from cvre.features.snapshot import EVENT_TIME, normalise_categories, tables_as_of
 from cvre.features.splits import SPLITS, split_by_time
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,8 @@ FEATURES_DIR = "features"
 # The largest tables are read with only the columns features use, strings as categories.
 READ_COLUMNS = {"activities": ["opportunity_id", "activity_type", "occurred_at", "logged"],
                 "stage_history": ["opportunity_id", "stage", "entered_at"]}
-CATEGORICAL_TABLES = ("activities",)
+CATEGORICAL_TABLES = ("activities",)  # for readers of READ_COLUMNS that read the activities with pandas
+POLARS_TABLES = ("activities",)  # read straight into Polars: tens of millions of rows never become a pandas frame
 CLIENT_TABLES = ("transactions", "opportunities", "jobs", "chats", "messages", "contacts", "accounts")
 
 
@@ -104,8 +105,10 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     out = Path(out) if out else data / FEATURES_DIR
     out.mkdir(parents=True, exist_ok=True)
     run = FeatureRun(out, as_of)
-    raw = read_tables(tables_dir, columns=READ_COLUMNS, categorical=CATEGORICAL_TABLES)
-    if not raw:
+    raw = read_tables(tables_dir, [n for n in available_tables(tables_dir) if n not in POLARS_TABLES], READ_COLUMNS)
+    polars_raw = {name: read_polars(tables_dir, name, READ_COLUMNS.get(name)) for name in POLARS_TABLES
+                  if table_path(tables_dir, name).exists()}
+    if not raw and not polars_raw:
         raise FileNotFoundError(f"{tables_dir}: no Parquet tables found (run `cvre simulate` or `cvre import`)")
     empty = sorted(name for name in DRIVING_TABLES if name in raw and raw[name].empty)
     if empty and not any(not raw[name].empty for name in DRIVING_TABLES if name in raw):
@@ -115,6 +118,8 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     run.warnings += [f"{name}: 0 rows, features from it skipped" for name in empty]
     raw = {name: normalise_categories(df, name) for name, df in raw.items()}  # once: it does not depend on time
     tables = tables_as_of(raw, as_of, normalise=False)
+    tables |= {name: known_at(frame, EVENT_TIME[name], as_of) for name, frame in polars_raw.items()}
+    del polars_raw
     client_raw = {name: as_polars(raw[name]) for name in CLIENT_TABLES if name in raw}  # once for every snapshot
     del raw  # the deal-side tables are only needed as of the snapshot
     truth_dir = data / TRUTH_DIR

@@ -1,0 +1,84 @@
+"""Activity features of each deal on Polars: cadence by type and window, logged share, last activity, longest gap.
+
+The 20M-row activity table never becomes a pandas frame: it is joined to the deals, cut at each deal's
+cutoff and aggregated per deal in Polars; only the per-deal results come back as numpy columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from cvre.core.schema import ACTIVITY_TYPES
+from cvre.features.config import DealFeatureConfig
+from cvre.features.frames import as_polars
+from cvre.features.timeline import days_between, seconds
+
+NAT_SECONDS = np.iinfo(np.int64).min  # what `timeline.seconds` makes of a missing time
+
+
+def _epoch_seconds(col: str) -> pl.Expr:
+    """Whole seconds since the epoch, as `timeline.seconds` truncates them (missing -> NAT_SECONDS)."""
+    return pl.col(col).cast(pl.Datetime("ns")).dt.epoch("ns").floordiv(10**9).fill_null(NAT_SECONDS)
+
+
+def deal_activities(acts: pd.DataFrame | pl.DataFrame | None, cut: pd.DataFrame) -> pl.DataFrame:
+    """Activities of the deals in `cut`, at or before each deal's cutoff: d (row of `cut`), t (seconds),
+    type_code (position in ACTIVITY_TYPES, -1 unknown: counted in the totals only), logged and the deal's cutoff_s."""
+    if acts is None:
+        return pl.DataFrame(schema={"d": pl.Int64, "t": pl.Int64, "type_code": pl.Int8, "logged": pl.Boolean,
+                                    "cutoff_s": pl.Int64})
+    acts = as_polars(acts)
+    deals = pl.DataFrame({"opportunity_id": cut["opportunity_id"].astype("string").to_numpy(dtype=object),
+                          "d": np.arange(len(cut), dtype=np.int64), "cutoff_s": seconds(cut["cutoff"])},
+                         schema_overrides={"opportunity_id": pl.String})
+    codes = pl.DataFrame({"activity_type": list(ACTIVITY_TYPES), "type_code": range(len(ACTIVITY_TYPES))},
+                         schema={"activity_type": pl.String, "type_code": pl.Int8})
+    typed = "activity_type" in acts.columns
+    out = (acts.lazy()
+           .select(pl.col("opportunity_id").cast(pl.String), t=_epoch_seconds("occurred_at"),
+                   activity_type=pl.col("activity_type").cast(pl.String) if typed else pl.lit(None, pl.String),
+                   logged=pl.col("logged").fill_null(False) if "logged" in acts.columns else pl.lit(True))
+           .join(deals.lazy(), on="opportunity_id", how="inner")
+           .filter(pl.col("t") <= pl.col("cutoff_s"))
+           .join(codes.lazy(), on="activity_type", how="left")
+           .select("d", "t", pl.col("type_code").fill_null(-1), "logged", "cutoff_s"))
+    return out.collect()
+
+
+def activity_features(acts: pl.DataFrame, cut: pd.DataFrame, cfg: DealFeatureConfig) -> pd.DataFrame:
+    """Per deal of `cut` (rows aligned): counts by type and window, totals, logged share, recency and longest gap."""
+    n = len(cut)
+    age = (pl.col("cutoff_s") - pl.col("t")).cast(pl.Float64) / 86_400.0
+    counts: list[pl.Expr] = []
+    for window in cfg.activity_windows_days:
+        inside = age < window
+        counts += [(inside & (pl.col("type_code") == k)).sum().alias(f"{name}s_{window}d")
+                   for k, name in enumerate(ACTIVITY_TYPES)]
+        counts.append(inside.sum().alias(f"activities_{window}d"))
+    grouped = acts.group_by("d").agg(
+        *counts, pl.len().alias("activities_total"), pl.col("logged").sum().alias("logged"),
+        age.min().alias("days_since_last_activity"), pl.col("t").min().alias("first_t"),
+        pl.col("t").sort().diff().max().alias("longest_step_s"))
+    rows = grouped["d"].to_numpy()
+
+    def column(name: str, empty: float) -> np.ndarray:
+        out = np.full(n, empty, dtype=float)
+        out[rows] = grouped[name].cast(pl.Float64).to_numpy()
+        return out
+
+    cols = {expr.meta.output_name(): column(expr.meta.output_name(), 0.0) for expr in counts}
+    total = column("activities_total", 0.0)
+    age_days = days_between(cut["cutoff"], cut["created_at"])
+    cols["activities_total"] = total
+    cols["activities_per_30d"] = total / np.maximum(age_days, 1.0) * 30.0
+    cols["logged_share"] = np.where(total > 0, column("logged", 0.0) / np.maximum(total, 1), np.nan)
+    cols["days_since_last_activity"] = column("days_since_last_activity", np.nan)
+    first_gap = np.full(n, np.nan)  # from the deal's creation to its first activity
+    first_gap[rows] = (grouped["first_t"].to_numpy() - seconds(cut["created_at"])[rows]) / 86_400.0
+    longest = np.fmax(np.fmax(first_gap, column("longest_step_s", np.nan) / 86_400.0),
+                      cols["days_since_last_activity"])
+    cols["longest_gap_days"] = np.where(total > 0, longest, age_days)
+    cols["no_activity"] = total == 0
+    return pd.DataFrame(cols)
