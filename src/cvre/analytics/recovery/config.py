@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from cvre.core.config import StrictModel
@@ -23,6 +25,11 @@ class RecoveryConfig(StrictModel):
     level: float = Field(0.95, gt=0.5, lt=1, description="confidence level of the intervals")
     n_jobs: int = Field(1, ge=1, le=256)
     monotone: bool = Field(True, description="win probability monotone in each governed behaviour")
+    outcome_model: Literal["additive", "lightgbm"] = Field(
+        "additive", description="the win model: logistic additive (splines per behaviour; see recovery/additive.py "
+        "for why) or LightGBM (`outcome`)")
+    outcome_knots: int = Field(12, ge=3, le=100, description="spline knots per behaviour in the additive win model")
+    outcome_c: float = Field(1.0, gt=0, le=1e6, description="inverse L2 penalty of the additive win model")
     outcome: Booster = Booster()
     ratio: Booster = Booster(n_estimators=100, learning_rate=0.1, num_leaves=15, min_child_samples=40)
     transport: Booster = Booster(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=30)

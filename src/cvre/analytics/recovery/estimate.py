@@ -18,7 +18,7 @@ from cvre.analytics.recovery.mtp import (
     plugin_scores,
     sensitivity,
 )
-from cvre.analytics.recovery.nuisance import category_levels, context, crossfit
+from cvre.analytics.recovery.nuisance import category_levels, context, crossfit, expected_amounts
 from cvre.analytics.recovery.prospective import snapshot_design, transport
 from cvre.analytics.recovery.treatments import shifted, treatments
 from cvre.core.governance import Governance
@@ -52,7 +52,8 @@ def estimate_recovery(all_deals: pd.DataFrame, history: list[pd.DataFrame], as_o
     """`all_deals`: deal features at `as_of` (closed ones described at their close); `history`: the open deals
     at each past snapshot of `cfg.history_offsets_days`; `amount_of`: the amount rule (analytics/rules.py's
     impute_amounts), passed in so that the estimator and the rule engine value a deal the same way."""
-    amount_all = amount_of(all_deals).to_numpy()
+    levels = category_levels(all_deals, *history)
+    amount_all = expected_amounts(all_deals, amount_of(all_deals).to_numpy(dtype=float), levels, cfg)
     closed_mask = (~all_deals["is_open"].astype(bool) & all_deals["won"].notna()).to_numpy()
     if closed_mask.sum() < cfg.min_closed_deals:
         raise NotEnoughHistory(f"{int(closed_mask.sum())} closed deals with an outcome; the causal estimate needs "
@@ -60,7 +61,6 @@ def estimate_recovery(all_deals: pd.DataFrame, history: list[pd.DataFrame], as_o
     closed, amount = all_deals[closed_mask].reset_index(drop=True), amount_all[closed_mask]
     now, now_amount = all_deals[all_deals["is_open"].astype(bool).to_numpy()].reset_index(drop=True), \
         amount_all[all_deals["is_open"].astype(bool).to_numpy()]
-    levels = category_levels(all_deals, *history)
     y = closed["won"].astype(float).to_numpy()
     t = treatments(closed)
     moves = {s: shifted(t, closed, s, gov) for s in scenarios}

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold
 
+from cvre.analytics.recovery.additive import AdditiveWinModel
 from cvre.analytics.recovery.config import Booster, RecoveryConfig
 from cvre.analytics.recovery.treatments import CADENCE, MONOTONE, RESPONSE, STALL, TREATMENTS
 from cvre.core.governance import Governance
@@ -38,6 +39,20 @@ def context(deals: pd.DataFrame, amount: np.ndarray, levels: dict[str, list[str]
             cols[c] = pd.to_numeric(deals[c], errors="coerce").astype(float).to_numpy()
     cols["log_amount"] = np.log1p(np.maximum(amount, 0.0))
     return pd.DataFrame(cols, index=deals.index)
+
+
+def expected_amounts(deals: pd.DataFrame, amount: np.ndarray, levels: dict[str, list[str]],
+                     cfg: RecoveryConfig) -> np.ndarray:
+    """Known amounts as given; a missing one is its mean given the deal's context (a LightGBM regression on the
+    deals with an amount). The rules' stage median would value a closed deal by its outcome (won or lost), which
+    the win model then reads back as a predictor, and a median undercounts the euros of a skewed amount."""
+    known = deals["amount"].notna().to_numpy() if "amount" in deals else np.ones(len(deals), bool)
+    if known.all() or known.sum() < cfg.min_closed_deals:
+        return amount
+    x = context(deals, np.zeros(len(deals)), levels).drop(columns="log_amount")
+    model = _booster(lgb.LGBMRegressor, cfg.transport, cfg, cfg.seed + 200)
+    model.fit(x[known], amount[known])
+    return np.where(known, amount, np.maximum(model.predict(x), 0.0))
 
 
 def _booster(kind, b: Booster, cfg: RecoveryConfig, seed: int, **extra):
@@ -82,22 +97,18 @@ def crossfit(t: pd.DataFrame, x: pd.DataFrame, y: np.ndarray, moved: dict[str, p
              gov: Governance, cfg: RecoveryConfig) -> CrossFit:
     """Fit the nuisances on all folds but one and predict the one left out, for every fold."""
     n = len(t)
-    design = _design(t, x, gov)
-    monotone = [MONOTONE[c] if cfg.monotone else 0 for c in TREATMENTS] + [-int(cfg.monotone)] + [0] * x.shape[1]
     edges = bin_edges(t, gov, cfg.ratio_bins)
     coarse = pd.concat([coarsen(t, edges).reset_index(drop=True), x.reset_index(drop=True)], axis=1)
     out = CrossFit(np.zeros(n), {s: np.zeros(n) for s in moved}, {s: np.ones(n) for s in moved},
                    {s: np.ones(n) for s in moved}, {s: np.zeros(n, bool) for s in moved})
-    moved_design = {s: _design(m, x, gov) for s, m in moved.items()}
     moved_coarse = {s: pd.concat([coarsen(m, edges).reset_index(drop=True), x.reset_index(drop=True)], axis=1)
                     for s, m in moved.items()}
     folds = KFold(cfg.folds, shuffle=True, random_state=cfg.seed).split(np.arange(n))
     for k, (train, test) in enumerate(folds):
-        model = _booster(lgb.LGBMClassifier, cfg.outcome, cfg, cfg.seed + k, monotone_constraints=monotone)
-        model.fit(design.iloc[train], y[train])
-        out.m_observed[test] = model.predict_proba(design.iloc[test])[:, 1]
+        model = win_model(cfg, gov, cfg.seed + k).fit(t.iloc[train], x.iloc[train], y[train])
+        out.m_observed[test] = model.predict(t.iloc[test], x.iloc[test])
         for s in moved:
-            out.m_shifted[s][test] = model.predict_proba(moved_design[s].iloc[test])[:, 1]
+            out.m_shifted[s][test] = model.predict(moved[s].iloc[test], x.iloc[test])
             stacked = pd.concat([coarse.iloc[train], moved_coarse[s].iloc[train]], ignore_index=True)
             label = np.r_[np.zeros(len(train)), np.ones(len(train))]
             clf = _booster(lgb.LGBMClassifier, cfg.ratio, cfg, cfg.seed + 100 + k)
@@ -107,6 +118,29 @@ def crossfit(t: pd.DataFrame, x: pd.DataFrame, y: np.ndarray, moved: dict[str, p
             out.ratio[s][test] = np.minimum(odds, cfg.max_ratio)
             out.ratio_at_shift[s][test] = _odds(clf.predict_proba(moved_coarse[s].iloc[test])[:, 1])
     return out
+
+
+class BoostedWinModel:
+    """The LightGBM win model (`recovery.outcome_model: lightgbm`), monotone in each behaviour."""
+
+    def __init__(self, cfg: RecoveryConfig, gov: Governance, seed: int):
+        self.cfg, self.gov, self.seed = cfg, gov, seed
+
+    def fit(self, t: pd.DataFrame, x: pd.DataFrame, y: np.ndarray) -> BoostedWinModel:
+        sign = int(self.cfg.monotone)
+        monotone = [MONOTONE[c] * sign for c in TREATMENTS] + [-sign] + [0] * x.shape[1]
+        self.model_ = _booster(lgb.LGBMClassifier, self.cfg.outcome, self.cfg, self.seed,
+                               monotone_constraints=monotone).fit(_design(t, x, self.gov), y)
+        return self
+
+    def predict(self, t: pd.DataFrame, x: pd.DataFrame) -> np.ndarray:
+        return self.model_.predict_proba(_design(t, x, self.gov))[:, 1]
+
+
+def win_model(cfg: RecoveryConfig, gov: Governance, seed: int) -> AdditiveWinModel | BoostedWinModel:
+    if cfg.outcome_model == "additive":
+        return AdditiveWinModel(gov.response_sla_hours, cfg.outcome_knots, c=cfg.outcome_c)
+    return BoostedWinModel(cfg, gov, seed)
 
 
 def _design(t: pd.DataFrame, x: pd.DataFrame, gov: Governance) -> pd.DataFrame:
