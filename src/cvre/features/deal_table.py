@@ -112,12 +112,14 @@ def _leads_with_response(leads: pd.DataFrame | None) -> pd.DataFrame | None:
 
 def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cfg: DealFeatureConfig,
                         absent: set[str] = frozenset(), only: Collection[str] | None = None,
-                        reference: DealReference | None = None) -> tuple[pd.DataFrame, list[str]]:
+                        reference: DealReference | None = None,
+                        sources: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """One row per deal (closed before `as_of`: training rows; open: scoring rows) and the warnings.
 
     `only`: rows for these deals alone (scoring); every table still serves as their history, so each row
     equals that of a full build. `reference`: the snapshot's closed deals, accounts, contacts and products,
-    indexed (`DealReference.of`); `tables` then hold the scored deals alone, as if appended to it.
+    indexed (`DealReference.of`); `tables` then hold the scored deals alone, as if appended to it. `sources`:
+    where each behaviour comes from (`behaviour_sources` of the whole snapshot; default: of `tables`).
     """
     warnings: list[str] = []
     opps_all = tables["opportunities"]
@@ -138,7 +140,7 @@ def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cf
     else:
         parts.append(pd.DataFrame({"amount": amount.to_numpy(dtype=float), "amount_missing": amount.isna().to_numpy()}))
     acts = deal_activities(tables.get("activities"), cut)
-    sources = behaviour_sources(tables)
+    sources = behaviour_sources(tables) if sources is None else sources
     stage_sources = {sources[k] for k in ("stalled", "stage_moves", "backward_moves", "stage_jump")}
     if "stage_history" in tables:
         stages = stage_features(tables["stage_history"], cut, acts.filter(pl.col("logged")))
