@@ -36,11 +36,19 @@ class TaskData:
     raw_example: pd.DataFrame | None = None  # feature columns as the pipeline writes them (model input)
 
 
+class MissingFeatures(ValueError):
+    """Rows that lack columns a model expects: an error naming them, never a silent column of NaN."""
+
+
 def prepare_frame(df: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> pd.DataFrame:
     """Feature columns typed as at training: categories fixed (unseen -> missing), flags as 0/1 floats."""
+    absent = [col for col in features if col not in df.columns]
+    if absent:
+        raise MissingFeatures(f"the data lacks {len(absent)} feature(s) the model expects: {', '.join(absent)}; "
+                              "build the rows with the feature spec the model was trained with")
     columns = {}
     for col in features:
-        values = df[col] if col in df.columns else pd.Series(np.nan, index=df.index)
+        values = df[col]
         if col in categories:
             dtype = pd.CategoricalDtype(categories[col])  # codes by lookup: what Categorical(values, cats) does
             codes = dtype.categories.get_indexer(values.astype("string").astype(object))
@@ -71,6 +79,11 @@ def load_task(features_dir: Path, task: Task) -> TaskData:
         if not path.exists():
             raise FileNotFoundError(f"{path}: missing; run `cvre features` first")
         frames[split] = pd.read_parquet(path)
+    for split in SPLITS[1:]:  # a model trained on a column the valid/test rows lack would be scored on NaN
+        absent = [c for c in frames["train"].columns if c not in frames[split].columns]
+        if absent:
+            raise MissingFeatures(f"{features_dir / f'{prefix}_{split}.parquet'}: lacks {', '.join(absent)} that "
+                                  f"{prefix}_train has; rebuild the features (`cvre features`)")
     if task == "amount":
         label = "amount"
         frames = {s: f[f["amount"].notna() & (f["amount"] > 0)] for s, f in frames.items()}
