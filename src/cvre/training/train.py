@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import lightgbm as lgb
@@ -36,6 +37,7 @@ from cvre.training.tuning import base_params, fit_booster, tune
 
 log = logging.getLogger(__name__)
 INT_PARAMS = ("num_leaves", "min_child_samples")
+PYFUNC_PACKAGES = ("cvre", "scikit-learn", "pyarrow", "cloudpickle", "joblib")  # beside LightGBM's own
 PRIMARY = {"win": ("auc", True), "churn": ("auc", True), "lead": ("auc", True), "amount": ("rmse", False)}
 
 
@@ -73,6 +75,11 @@ def native_requirements() -> list[str]:
     """Pinned explicitly: MLflow's inference would re-run predict on a JSON copy of the example."""
     return [f"lightgbm=={lgb.__version__}", f"pandas=={pd.__version__}", f"numpy=={np.__version__}",
             f"mlflow=={mlflow.__version__}"]
+
+
+def pyfunc_requirements() -> list[str]:
+    """The served model's packages, pinned: inferring them re-imports the model in a subprocess (10-50 s a run)."""
+    return native_requirements() + [f"{p}=={metadata.version(p)}" for p in PYFUNC_PACKAGES]
 
 
 def check_minimum(data: TaskData, task_cfg: TaskConfig, train_share: float = 0.6) -> None:
@@ -165,7 +172,8 @@ def train_task(features_dir: Path, task: Task, cfg: TrainingConfig, client: Mlfl
             artifacts |= save_reference(client_reference_tables(features_dir), folder / "model")
             artifacts |= save_feature_config(features_dir, folder / "model")
         info = mlflow.pyfunc.log_model(name="model", python_model=CvreModel(), artifacts=artifacts,
-                                       input_example=data.raw_example, registered_model_name=name)
+                                       input_example=data.raw_example, registered_model_name=name,
+                                       pip_requirements=pyfunc_requirements())
         version = str(info.registered_model_version)
         version_tags = source_tags(manifest.get("data_source", {}), data.fingerprint["sha256"])
         for key, value in (version_tags | ({LOW_DATA_TAG: "true"} if verdict.low_data else {})).items():
