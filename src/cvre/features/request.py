@@ -97,8 +97,9 @@ class RequestReference:
         contacts = None
         if index.contact_keys is not None:
             scale, offset = np.int64(10**10), np.int64(-10**9)
-            group, secs = index.contact_times // scale, index.contact_times % scale + offset
-            contacts = {str(k): secs[group == code] for code, k in enumerate(index.contact_keys)}
+            group, secs = index.contact_times // scale, index.contact_times % scale + offset  # sorted by group
+            bounds = np.searchsorted(group, np.arange(len(index.contact_keys) + 1))
+            contacts = {str(k): secs[bounds[code]:bounds[code + 1]] for code, k in enumerate(index.contact_keys)}
         prices = None if index.prices is None else {str(k): float(v) for k, v in index.prices.items()}
         return cls(wins, index.keyed, any_history.closes, any_history.wins, accounts, columns, contacts, prices)
 
