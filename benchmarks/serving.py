@@ -271,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--throughput-requests", type=int, default=None, help="requests of each throughput run")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[100, 1000], help="deals per batch request")
     p.add_argument("--batches", type=int, default=None, help="requests per batch size (default 30, quick 5)")
+    p.add_argument("--workers", type=int, default=1, help="BentoML workers of our server (serving.yaml workers)")
     p.add_argument("--skip-mlflow", action="store_true", help="do not measure `mlflow models serve`")
     p.add_argument("--seed", type=int, default=42, help="simulation, training and payload seed")
     p.add_argument("--work-dir", type=Path, default=Path("/tmp/cvre-serving-bench"), help="temp store and logs")
@@ -297,11 +298,16 @@ def main(argv: list[str] | None = None) -> int:
     env = {"MLFLOW_TRACKING_URI": uri, "BENTOML_HOME": str(work / "bentoml"), "BENTOML_DO_NOT_TRACK": "true",
            "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
     config = work / "serving.yaml"
-    config.write_text(json.dumps({"tracking_uri": uri, "max_batch_size": max(args.batch_sizes),
-                                  "scoring_log_dir": None}))
+    serving_cfg = {"tracking_uri": uri, "max_batch_size": max(args.batch_sizes), "scoring_log_dir": None,
+                   "workers": args.workers}
+    config.write_text(json.dumps(serving_cfg))
+    from cvre.serving.config import ServingConfig, bentoml_overrides
+
+    overrides = bentoml_overrides(ServingConfig.model_validate(serving_cfg))  # as `cvre serve` starts it
     port = free_port()
     with server([str(BIN / "bentoml"), "serve", "cvre.serving.service:CvreScoring", "--host", "127.0.0.1", "--port",
-                 str(port)], env | {"CVRE_SERVING_CONFIG": str(config), "CVRE_API_KEY": ""},
+                 str(port)], env | {"CVRE_SERVING_CONFIG": str(config), "CVRE_API_KEY": "",
+                                    "BENTOML_CONFIG_OVERRIDES": overrides},
                 f"http://127.0.0.1:{port}/readyz", work / "bentoml.log"):
         results["ours"] = run_target("ours", f"http://127.0.0.1:{port}", "/score_deals", single, batches, work, args,
                                      paced=True)
@@ -324,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             "code": code_fingerprint(("core", "features", "training", "serving")),
             "note": "a shared 2-core machine: other work ran alongside (loadavg_1m around each run)",
             "settings": {"deals_trained": deals, "paced_requests": args.requests, "rate": args.rate,
-                         "connections": args.connections, "concurrency": args.concurrency,
+                         "connections": args.connections, "concurrency": args.concurrency, "workers": args.workers,
                          "throughput_requests": args.throughput_requests, "batch_sizes": args.batch_sizes,
                          "batches": args.batches, "quick": q, "as_of": AS_OF, "models": versions,
                          "load_generator": "wrk " + subprocess.run([ensure_wrk(), "-v"], capture_output=True,

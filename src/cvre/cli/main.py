@@ -263,7 +263,7 @@ def serve(
     if config is not None:
         env["CVRE_SERVING_CONFIG"] = str(config.resolve())
     bentoml = Path(sys.executable).parent / "bentoml"
-    from cvre.serving.config import ServingConfig
+    from cvre.serving.config import ServingConfig, bentoml_overrides
     from cvre.training.config import TrackingConfig
     from cvre.training.tracking import tracking_uri
 
@@ -271,6 +271,7 @@ def serve(
         serving = load_config(ServingConfig, config, "serving.yaml")
     except ConfigError as exc:
         raise _fail(str(exc)) from None
+    env["BENTOML_CONFIG_OVERRIDES"] = bentoml_overrides(serving)  # workers and threads from serving.yaml
     console.print(f"stores: MLflow {tracking_uri(TrackingConfig(tracking_uri=serving.tracking_uri))} (champions "
                   "served from its registry)")
     console.print(f"scoring API on http://{host}:{port} (docs at /docs; Ctrl-C to stop)")

@@ -38,6 +38,17 @@ class ServingConfig(StrictModel):
                                 "one request can hold /livez: benchmarks/api_limits.py); 1,000 deals with their "
                                 "histories fit in 1-2 MB")
     batching: BatchingConfig = BatchingConfig()
+    workers: int = Field(1, ge=1, le=64, description="BentoML worker processes, each with its own copy of the models "
+                         "(cvre serve passes it to BentoML)")
+    threads: int = Field(4, ge=1, le=256, description="BentoML threads per worker for the synchronous endpoints "
+                         "(/score_clients, /reload, /models); /score_deals is scored by the batcher")
     leakage_config: Path | None = Field(None, description="the leakage YAML whose `rules:` (flags, haircuts) the API "
                                         "applies, so it flags and prices deals as `cvre leakage` does; default: "
                                         "configs/leakage.yaml. Deal features follow the model's own feature spec")
+
+
+def bentoml_overrides(cfg: ServingConfig) -> str:
+    """`BENTOML_CONFIG_OVERRIDES` (JSON) for `bentoml serve`: the worker and thread counts of serving.yaml."""
+    import json
+
+    return json.dumps({"services": {"cvre-scoring": {"workers": cfg.workers, "threads": cfg.threads}}})
