@@ -20,7 +20,8 @@ pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-  access_log {folder}/access.log;
+  log_format upstream '$remote_addr [$time_local] "$request" $status $request_time $upstream_addr';
+  access_log {folder}/access.log upstream;
   client_body_temp_path {folder}/client_body;
   proxy_temp_path {folder}/proxy;
   fastcgi_temp_path {folder}/fastcgi;
