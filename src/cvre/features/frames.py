@@ -9,6 +9,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from cvre.core.io import table_path
+from cvre.features.snapshot import EVENT_TIME, LATER_TIMES
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -55,3 +56,10 @@ def blank_after(frame: pl.DataFrame, columns: tuple[str, ...], snapshot: pd.Time
         return frame
     at = instant(snapshot)
     return frame.with_columns(pl.when(pl.col(c) > at).then(None).otherwise(pl.col(c)).alias(c) for c in present)
+
+
+def polars_as_of(frame: pl.DataFrame, table: str, snapshot: pd.Timestamp) -> pl.DataFrame:
+    """`snapshot.table_as_of` for a Polars table without a reopening rule (every table but opportunities)."""
+    if table == "opportunities":
+        raise ValueError("opportunities reopen at a snapshot: cut them with snapshot.table_as_of")
+    return blank_after(known_at(frame, EVENT_TIME.get(table, ""), snapshot), LATER_TIMES.get(table, ()), snapshot)

@@ -18,9 +18,9 @@ from cvre.features.config import FeatureConfig
 from cvre.features.contracts import CLIENT_CONTRACT, DEAL_CONTRACT, check_contract, model_features
 from cvre.features.customers import customer_churn_table, customer_contract, customer_splits, has_churn_label
 from cvre.features.deal_table import build_deal_features
-from cvre.features.frames import as_polars, known_at, read_polars
+from cvre.features.frames import as_polars, polars_as_of, read_polars
 from cvre.features.leads import lead_contract, lead_table
-from cvre.features.snapshot import EVENT_TIME, normalise_categories, tables_as_of
+from cvre.features.snapshot import normalise_categories, tables_as_of
 from cvre.features.splits import SPLITS, split_by_time
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,16 @@ FEATURES_DIR = "features"
 READ_COLUMNS = {"activities": ["opportunity_id", "activity_type", "occurred_at", "logged"],
                 "stage_history": ["opportunity_id", "stage", "entered_at"]}
 CATEGORICAL_TABLES = ("activities",)  # for readers of READ_COLUMNS that read the activities with pandas
-POLARS_TABLES = ("activities",)  # read straight into Polars: tens of millions of rows never become a pandas frame
+# What the feature pipeline reads: the columns some feature uses (contacts' names, e-mails and phones are not).
+FEATURE_COLUMNS = {**READ_COLUMNS,
+                   "contacts": ["contact_id", "account_id", "created_at"],
+                   "transactions": ["account_id", "occurred_at", "amount"],
+                   "chats": ["account_id", "created_at", "first_response_at", "resolved_at"],
+                   "jobs": ["account_id", "opened_at", "placements", "fee", "cost"],
+                   "messages": ["campaign_id", "contact_id", "account_id", "sent_at", "delivered_at", "read_at",
+                                "replied_at"]}
+# Read straight into Polars: tens of millions of rows that only Polars code reads never become pandas frames.
+POLARS_TABLES = ("activities", "transactions", "chats", "jobs")
 CLIENT_TABLES = ("transactions", "opportunities", "jobs", "chats", "messages", "contacts", "accounts")
 
 
@@ -105,22 +114,25 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     out = Path(out) if out else data / FEATURES_DIR
     out.mkdir(parents=True, exist_ok=True)
     run = FeatureRun(out, as_of)
-    raw = read_tables(tables_dir, [n for n in available_tables(tables_dir) if n not in POLARS_TABLES], READ_COLUMNS)
-    polars_raw = {name: read_polars(tables_dir, name, READ_COLUMNS.get(name)) for name in POLARS_TABLES
-                  if table_path(tables_dir, name).exists()}
-    if not raw and not polars_raw:
+    raw = read_tables(tables_dir, [n for n in available_tables(tables_dir) if n not in POLARS_TABLES],
+                      FEATURE_COLUMNS)
+    raw |= {name: read_polars(tables_dir, name, FEATURE_COLUMNS.get(name)) for name in POLARS_TABLES
+            if table_path(tables_dir, name).exists()}
+    if not raw:
         raise FileNotFoundError(f"{tables_dir}: no Parquet tables found (run `cvre simulate` or `cvre import`)")
-    empty = sorted(name for name in DRIVING_TABLES if name in raw and raw[name].empty)
-    if empty and not any(not raw[name].empty for name in DRIVING_TABLES if name in raw):
+    empty = sorted(name for name in DRIVING_TABLES if name in raw and len(raw[name]) == 0)
+    if empty and not any(len(raw[name]) for name in DRIVING_TABLES if name in raw):
         raise ValueError(f"{tables_dir}: {', '.join(empty)}: 0 rows, nothing to build features from; check the "
                          "import's quarantine/ for rejected rows, or re-export with the data")
     raw = {name: frame for name, frame in raw.items() if name not in empty}  # an empty table is an absent one
     run.warnings += [f"{name}: 0 rows, features from it skipped" for name in empty]
-    raw = {name: normalise_categories(df, name) for name, df in raw.items()}  # once: it does not depend on time
-    tables = tables_as_of(raw, as_of, normalise=False)
-    tables |= {name: known_at(frame, EVENT_TIME[name], as_of) for name, frame in polars_raw.items()}
-    del polars_raw
-    client_raw = {name: as_polars(raw[name]) for name in CLIENT_TABLES if name in raw}  # once for every snapshot
+    pandas_raw = {name: normalise_categories(df, name) for name, df in raw.items()  # once: it does not depend on time
+                  if name not in POLARS_TABLES}
+    tables = tables_as_of(pandas_raw, as_of, normalise=False)
+    tables |= {name: polars_as_of(df, name, as_of) for name, df in raw.items() if name in POLARS_TABLES}
+    client_raw = {name: raw[name] if name in POLARS_TABLES else as_polars(_client_columns(pandas_raw[name], name))
+                  for name in CLIENT_TABLES if name in raw}  # once for every snapshot
+    del pandas_raw
     del raw  # the deal-side tables are only needed as of the snapshot
     truth_dir = data / TRUTH_DIR
 
@@ -190,6 +202,13 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
                 "lead_features": run.lead_features, "lead_categories": run.lead_categories,
                 "config": cfg.model_dump(mode="json")}, out / "feature_manifest.json")
     return run
+
+
+def _client_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Only what client features read of the deal table (its other columns are not converted to Polars)."""
+    if table != "opportunities":
+        return frame
+    return frame[[c for c in ("account_id", "created_at", "closed_at", "outcome") if c in frame.columns]]
 
 
 def _deal_split_time(deals: pd.DataFrame, as_of: pd.Timestamp, run: FeatureRun) -> str:

@@ -28,10 +28,12 @@ def normalise_categories(df: pd.DataFrame, table: str) -> pd.DataFrame:
     spec = TABLES.get(table)
     if spec is None:
         return df
-    out = df.copy()
-    for col in spec.columns:
-        if col.kind == "category" and col.allowed is None and col.name in out.columns:
-            out[col.name] = clean_labels(out[col.name])
+    free = [c.name for c in spec.columns if c.kind == "category" and c.allowed is None and c.name in df.columns]
+    if not free:
+        return df
+    out = df.copy(deep=False)  # the cleaned columns are new arrays; the others are shared, never written
+    for col in free:
+        out[col] = clean_labels(out[col])
     return out
 
 
