@@ -70,7 +70,7 @@ def running_server(tmp: Path, tracking_uri: str, scoring_log: Path | None = None
                              "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 300  # a loaded 2-core machine starts BentoML slowly
         while time.time() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
