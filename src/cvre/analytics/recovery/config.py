@@ -33,7 +33,7 @@ class RecoveryConfig(StrictModel):
     outcome: Booster = Booster()
     ratio: Booster = Booster(n_estimators=100, learning_rate=0.1, num_leaves=15, min_child_samples=40)
     transport: Booster = Booster(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=30)
-    ratio_bins: int = Field(8, ge=2, le=1000, description="quantile bins of each behaviour in the density-ratio model")
+    ratio_bins: int = Field(4, ge=2, le=1000, description="quantile bins of each behaviour in the density-ratio model")
     max_ratio: float = Field(20.0, gt=1, le=1e6, description="density ratios above this are truncated (reported)")
     retrospective_days: int = Field(365, ge=1, le=36_500,
                                     description="the retrospective estimand's period: deals closed in the last N "
