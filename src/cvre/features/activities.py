@@ -12,39 +12,25 @@ import polars as pl
 
 from cvre.core.schema import ACTIVITY_TYPES
 from cvre.features.config import DealFeatureConfig
-from cvre.features.frames import as_polars
+from cvre.features.frames import deal_rows
 from cvre.features.timeline import days_between, seconds
-
-NAT_SECONDS = np.iinfo(np.int64).min  # what `timeline.seconds` makes of a missing time
-
-
-def _epoch_seconds(col: str) -> pl.Expr:
-    """Whole seconds since the epoch, as `timeline.seconds` truncates them (missing -> NAT_SECONDS)."""
-    return pl.col(col).cast(pl.Datetime("ns")).dt.epoch("ns").floordiv(10**9).fill_null(NAT_SECONDS)
 
 
 def deal_activities(acts: pd.DataFrame | pl.DataFrame | None, cut: pd.DataFrame) -> pl.DataFrame:
     """Activities of the deals in `cut`, at or before each deal's cutoff: d (row of `cut`), t (seconds),
     type_code (position in ACTIVITY_TYPES, -1 unknown: counted in the totals only), logged and the deal's cutoff_s."""
     if acts is None:
-        return pl.DataFrame(schema={"d": pl.Int64, "t": pl.Int64, "type_code": pl.Int8, "logged": pl.Boolean,
+        return pl.DataFrame(schema={"t": pl.Int64, "type_code": pl.Int8, "logged": pl.Boolean, "d": pl.Int64,
                                     "cutoff_s": pl.Int64})
-    acts = as_polars(acts)
-    deals = pl.DataFrame({"opportunity_id": cut["opportunity_id"].astype("string").to_numpy(dtype=object),
-                          "d": np.arange(len(cut), dtype=np.int64), "cutoff_s": seconds(cut["cutoff"])},
-                         schema_overrides={"opportunity_id": pl.String})
     codes = pl.DataFrame({"activity_type": list(ACTIVITY_TYPES), "type_code": range(len(ACTIVITY_TYPES))},
                          schema={"activity_type": pl.String, "type_code": pl.Int8})
-    typed = "activity_type" in acts.columns
-    out = (acts.lazy()
-           .select(pl.col("opportunity_id").cast(pl.String), t=_epoch_seconds("occurred_at"),
-                   activity_type=pl.col("activity_type").cast(pl.String) if typed else pl.lit(None, pl.String),
-                   logged=pl.col("logged").fill_null(False) if "logged" in acts.columns else pl.lit(True))
-           .join(deals.lazy(), on="opportunity_id", how="inner")
-           .filter(pl.col("t") <= pl.col("cutoff_s"))
-           .join(codes.lazy(), on="activity_type", how="left")
-           .select("d", "t", pl.col("type_code").fill_null(-1), "logged", "cutoff_s"))
-    return out.collect()
+    columns = set(acts.columns)
+    rows = deal_rows(acts, cut, "occurred_at",
+                     activity_type=(pl.col("activity_type").cast(pl.String) if "activity_type" in columns
+                                    else pl.lit(None, pl.String)),
+                     logged=pl.col("logged").fill_null(False) if "logged" in columns else pl.lit(True))
+    return (rows.join(codes, on="activity_type", how="left")
+            .select("t", pl.col("type_code").fill_null(-1), "logged", "d", "cutoff_s"))
 
 
 def activity_features(acts: pl.DataFrame, cut: pd.DataFrame, cfg: DealFeatureConfig) -> pd.DataFrame:

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from cvre.core.schema import STAGES_OPEN
 from cvre.features.config import DealFeatureConfig
-from cvre.features.timeline import count_in_window, days_between, index_of, known_by_cutoff, per_group, seconds
+from cvre.features.frames import deal_rows
+from cvre.features.timeline import count_in_window, days_between, index_of, per_group, seconds
 
 STAGE_ORDER = {**{s: i for i, s in enumerate(STAGES_OPEN)}, "closed_won": 4, "closed_lost": 4}
 ONE_SECOND = pd.Timedelta(seconds=1)
@@ -80,15 +82,16 @@ def observed_stage_features(opps: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFra
     )
 
 
-def stage_features(history: pd.DataFrame, cut: pd.DataFrame, logged_acts: pd.DataFrame) -> pd.DataFrame:
+def stage_features(history: pd.DataFrame | pl.DataFrame, cut: pd.DataFrame, logged_acts: pl.DataFrame) -> pd.DataFrame:
     n = len(cut)
-    d = index_of(cut["opportunity_id"], history["opportunity_id"])
     cutoff_s = seconds(cut["cutoff"])
-    t = seconds(history["entered_at"])
-    keep = known_by_cutoff(d, t, cutoff_s)
-    dd, tt = d[keep], t[keep]
-    order = history["stage"].map(STAGE_ORDER).to_numpy(dtype=float)[keep]
-    by_deal_time = np.lexsort((tt, dd))  # stable, as pandas' sort on two keys
+    ranks = pl.DataFrame({"stage": list(STAGE_ORDER), "order": list(STAGE_ORDER.values())},
+                         schema={"stage": pl.String, "order": pl.Float64})
+    events = deal_rows(history, cut, "entered_at", ordered=True, stage=pl.col("stage").cast(pl.String))
+    events = events.join(ranks, on="stage", how="left", maintain_order="left")  # unknown stages: NaN
+    dd, tt = events["d"].to_numpy(), events["t"].to_numpy()
+    order = events["order"].to_numpy()
+    by_deal_time = np.lexsort((tt, dd))  # stable: events at the same instant keep the history's order
     dd, tt, order = dd[by_deal_time], tt[by_deal_time], order[by_deal_time]
     m = len(dd)  # the [:m] keep an empty history empty
     first_row = np.r_[True, dd[1:] != dd[:-1]][:m]

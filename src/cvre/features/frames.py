@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 
 from cvre.core.io import table_path
 from cvre.features.snapshot import EVENT_TIME, LATER_TIMES
+from cvre.features.timeline import seconds
 
 SECONDS_PER_DAY = 86_400.0
+NAT_SECONDS = np.iinfo(np.int64).min  # what `timeline.seconds` makes of a missing time
 
 
 def read_polars(root: Path, table: str, columns: list[str] | None = None) -> pl.DataFrame:
@@ -63,3 +66,22 @@ def polars_as_of(frame: pl.DataFrame, table: str, snapshot: pd.Timestamp) -> pl.
     if table == "opportunities":
         raise ValueError("opportunities reopen at a snapshot: cut them with snapshot.table_as_of")
     return blank_after(known_at(frame, EVENT_TIME.get(table, ""), snapshot), LATER_TIMES.get(table, ()), snapshot)
+
+
+def epoch_seconds(col: str) -> pl.Expr:
+    """Whole seconds since the epoch, as `timeline.seconds` truncates them (missing -> NAT_SECONDS)."""
+    return pl.col(col).cast(pl.Datetime("ns")).dt.epoch("ns").floordiv(10**9).fill_null(NAT_SECONDS)
+
+
+def deal_rows(frame: pd.DataFrame | pl.DataFrame, cut: pd.DataFrame, time_col: str, ordered: bool = False,
+              **columns: pl.Expr) -> pl.DataFrame:
+    """Rows of `frame` (keyed by opportunity_id) of the deals in `cut`, at or before each deal's cutoff:
+    d (row of `cut`), t (seconds), the deal's cutoff_s and `columns`; `ordered`: in the order of `frame`."""
+    deals = pl.DataFrame({"opportunity_id": cut["opportunity_id"].astype("string").to_numpy(dtype=object),
+                          "d": np.arange(len(cut), dtype=np.int64), "cutoff_s": seconds(cut["cutoff"])},
+                         schema_overrides={"opportunity_id": pl.String})
+    return (as_polars(frame).lazy()
+            .select(pl.col("opportunity_id").cast(pl.String), t=epoch_seconds(time_col), **columns)
+            .join(deals.lazy(), on="opportunity_id", how="inner", maintain_order="left" if ordered else "none")
+            .filter(pl.col("t") <= pl.col("cutoff_s"))
+            .drop("opportunity_id").collect())

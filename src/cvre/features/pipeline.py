@@ -38,7 +38,7 @@ FEATURE_COLUMNS = {**READ_COLUMNS,
                    "messages": ["campaign_id", "contact_id", "account_id", "sent_at", "delivered_at", "read_at",
                                 "replied_at"]}
 # Read straight into Polars: tens of millions of rows that only Polars code reads never become pandas frames.
-POLARS_TABLES = ("activities", "transactions", "chats", "jobs")
+POLARS_TABLES = ("activities", "stage_history", "transactions", "chats", "jobs")
 CLIENT_TABLES = ("transactions", "opportunities", "jobs", "chats", "messages", "contacts", "accounts")
 
 
