@@ -1,4 +1,5 @@
-"""Cross-fitted LightGBM nuisances: the win model m(behaviour, context) and each scenario's density ratio.
+"""Cross-fitted nuisances: the win model m(behaviour, context) (additive logistic by default, see
+recovery/additive.py; LightGBM on request) and each scenario's density ratio (LightGBM).
 
 The density ratio r(a, x) = g_shifted(a | x) / g(a | x) is estimated by classification (as the R package
 lmtp does): observed rows against the same rows moved by the rule. Behaviours enter the ratio model
