@@ -48,6 +48,7 @@ AS_OF = "2025-01-15T00:00:00"
 BIN = Path(sys.executable).parent
 TARGETS = {"in_process_p50_ms": 2.0, "single_p99_ms_at_100rps": 15.0, "throughput_vs_mlflow": 5.0,
            "batch_1000_rows_per_s_vs_mlflow": 1.0}
+UNLIMITED = 10**9  # requests: the run ends by its time
 LUA = Path(__file__).resolve().parent / "wrk_post.lua"
 
 
@@ -203,18 +204,20 @@ def ensure_wrk() -> str:
 
 
 def wrk(url: str, path: str, bodies: list[str], work: Path, connections: int, requests: int,
-        delay_ms: float = 0.0, threads: int = 1) -> dict:
-    """One wrk run: `requests` POSTs of `bodies` round robin, each connection pausing `delay_ms` before each."""
+        delay_ms: float = 0.0, threads: int = 1, seconds: float = 30.0) -> dict:
+    """One wrk run: up to `requests` POSTs of `bodies` round robin within `seconds`, each connection pausing
+    `delay_ms` before each request."""
     body_file = work / f"bodies-{abs(hash((path, len(bodies), bodies[0][:64])))}.jsonl"
     body_file.write_text("\n".join(bodies) + "\n")
     threads = min(threads, connections)
     before = loadavg()
-    cmd = [ensure_wrk(), "-t", str(threads), "-c", str(connections), "-d", "3600s", "--timeout", "60s", "-s",
+    cmd = [ensure_wrk(), "-t", str(threads), "-c", str(connections), "-d", f"{int(seconds)}s", "--timeout", "60s", "-s",
            str(LUA), url, "--", str(body_file), path, str(delay_ms), str(max(1, requests // threads))]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     stats = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
     stats["errors"] = sum(v for k, v in stats.items() if k.startswith("errors_"))
-    stats["requests_per_s"] = round(stats["requests"] / stats["duration_s"], 1)
+    ran = stats["busy_s"] if stats["requests"] >= requests else stats["duration_s"]  # stopped by count, or by time
+    stats["requests_per_s"] = round(stats["requests"] / max(ran, 1), 1)
     return stats | {"connections": connections, "delay_ms": delay_ms, "loadavg_1m_before": before,
                     "loadavg_1m_after": loadavg(), "command": " ".join(cmd)}
 
@@ -222,18 +225,20 @@ def wrk(url: str, path: str, bodies: list[str], work: Path, connections: int, re
 def run_target(name: str, url: str, path: str, single: list[str], batches: dict[int, str], work: Path,
                args: argparse.Namespace, paced: bool) -> dict:
     out: dict = {}
-    wrk(url, path, single[:50], work, 1, 50)  # warm up
+    wrk(url, path, single[:50], work, 1, 50, seconds=5)  # warm up
     if paced:
         delay = 1000.0 * args.connections / args.rate
         log(f"{name}: {args.requests} single-deal requests paced at ~{args.rate:g}/s ({args.connections} connections)")
-        out["paced"] = wrk(url, path, single, work, args.connections, args.requests, delay, threads=2)
-    log(f"{name}: throughput, {args.throughput_requests} single-deal requests at {args.concurrency} connections")
-    out["throughput_single"] = wrk(url, path, single, work, args.concurrency, args.throughput_requests, threads=2)
+        out["paced"] = wrk(url, path, single, work, args.connections, args.requests, delay, threads=2,
+                           seconds=args.requests / args.rate * 1.3 + 5)
+    log(f"{name}: throughput, single-deal requests at {args.concurrency} connections for {args.seconds:g} s")
+    out["throughput_single"] = wrk(url, path, single, work, args.concurrency, UNLIMITED, threads=2,
+                                   seconds=args.seconds)
     out["throughput_single"]["rows_per_s"] = out["throughput_single"]["requests_per_s"]
     out["batches"] = {}
     for size, body in batches.items():
-        log(f"{name}: {args.batches} batches of {size}")
-        stats = wrk(url, path, [body], work, 1, args.batches)
+        log(f"{name}: batches of {size} one after another for {args.seconds:g} s")
+        stats = wrk(url, path, [body], work, 1, UNLIMITED, seconds=args.seconds)
         out["batches"][str(size)] = stats | {"rows_per_s": round(stats["requests_per_s"] * size, 1)}
     return out
 
@@ -268,9 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=100.0, help="paced request rate per second")
     p.add_argument("--connections", type=int, default=10, help="connections of the paced run")
     p.add_argument("--concurrency", type=int, default=8, help="connections of the closed-loop throughput run")
-    p.add_argument("--throughput-requests", type=int, default=None, help="requests of each throughput run")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[100, 1000], help="deals per batch request")
-    p.add_argument("--batches", type=int, default=None, help="requests per batch size (default 30, quick 5)")
+    p.add_argument("--seconds", type=float, default=30.0, help="length of each throughput and batch run")
     p.add_argument("--workers", type=int, default=1, help="BentoML workers of our server (serving.yaml workers)")
     p.add_argument("--skip-mlflow", action="store_true", help="do not measure `mlflow models serve`")
     p.add_argument("--seed", type=int, default=42, help="simulation, training and payload seed")
@@ -281,8 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     q = args.quick
     deals = args.deals or (5_000 if q else 10_000)
     args.requests = args.requests or (1_000 if q else 10_000)
-    args.throughput_requests = args.throughput_requests or (1_000 if q else 4_000)
-    args.batches = args.batches or (5 if q else 30)
+    args.seconds = 10.0 if q and args.seconds == 30.0 else args.seconds
     work = args.work_dir / f"deals{deals}-seed{args.seed}"
     started = datetime.now(UTC)
 
@@ -331,10 +334,10 @@ def main(argv: list[str] | None = None) -> int:
             "note": "a shared 2-core machine: other work ran alongside (loadavg_1m around each run)",
             "settings": {"deals_trained": deals, "paced_requests": args.requests, "rate": args.rate,
                          "connections": args.connections, "concurrency": args.concurrency, "workers": args.workers,
-                         "throughput_requests": args.throughput_requests, "batch_sizes": args.batch_sizes,
-                         "batches": args.batches, "quick": q, "as_of": AS_OF, "models": versions,
-                         "load_generator": "wrk " + subprocess.run([ensure_wrk(), "-v"], capture_output=True,
-                                                                   text=True).stdout.split("\n")[0]},
+                         "seconds_per_run": args.seconds, "batch_sizes": args.batch_sizes, "quick": q, "as_of": AS_OF,
+                         "models": versions,
+                         "load_generator": subprocess.run([ensure_wrk(), "-v"], stdout=subprocess.PIPE,
+                                                          stderr=subprocess.STDOUT, text=True).stdout.split("\n")[0]},
             "in_process": in_process, "floor_booster_predict": floor, "results": results,
             "targets": judge(results, in_process)}
     path = write_result(data, args.out)

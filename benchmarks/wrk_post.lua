@@ -1,8 +1,10 @@
--- wrk script: POST JSON bodies (one per line of a file) round robin, optionally paced, stopped after a count.
+-- wrk script: POST JSON bodies (one per line of a file) round robin, optionally paced, each thread stopping after
+-- a count (wrk itself runs for its -d: give it room). Prints one JSON line (wrk's latency percentiles, and the
+-- seconds from each thread's first to its last answer, for the achieved rate).
 -- wrk -s benchmarks/wrk_post.lua URL -- BODIES_FILE PATH DELAY_MS REQUESTS_PER_THREAD
--- DELAY_MS: pause before each request of a connection (0: as fast as answers come); prints one JSON line.
+-- DELAY_MS: pause before each request of a connection (0: as fast as answers come).
 local bodies, path, pause, limit = {}, "/", 0, 0
-local counter, sent = 0, 0
+local counter, sent, first, last = 0, 0, 0, 0
 local threads = {}
 
 function setup(thread)
@@ -26,15 +28,21 @@ end
 
 function response(status, headers, body)
   sent = sent + 1
+  if sent == 1 then first = os.time() end
+  last = os.time()
   if sent >= limit then wrk.thread:stop() end
 end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local busy = 0
+  for _, thread in ipairs(threads) do
+    busy = math.max(busy, thread:get("last") - thread:get("first"))
+  end
   io.write(string.format('{"requests": %d, "duration_s": %.3f, "errors_connect": %d, "errors_read": %d, ' ..
     '"errors_write": %d, "errors_status": %d, "errors_timeout": %d, "p50_ms": %.3f, "p90_ms": %.3f, ' ..
-    '"p99_ms": %.3f, "max_ms": %.3f, "mean_ms": %.3f}\n',
+    '"p99_ms": %.3f, "max_ms": %.3f, "mean_ms": %.3f, "busy_s": %d}\n',
     summary.requests, summary.duration / 1e6, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000, latency.mean / 1000))
+    latency.max / 1000, latency.mean / 1000, busy))
 end
