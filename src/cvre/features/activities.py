@@ -37,16 +37,20 @@ def activity_features(acts: pl.DataFrame, cut: pd.DataFrame, cfg: DealFeatureCon
     """Per deal of `cut` (rows aligned): counts by type and window, totals, logged share, recency and longest gap."""
     n = len(cut)
     age = (pl.col("cutoff_s") - pl.col("t")).cast(pl.Float64) / 86_400.0
-    counts: list[pl.Expr] = []
+    flags: list[pl.Expr] = []  # per activity, then plain sums per deal (Polars' fast group-by path)
     for window in cfg.activity_windows_days:
-        inside = age < window
-        counts += [(inside & (pl.col("type_code") == k)).sum().alias(f"{name}s_{window}d")
-                   for k, name in enumerate(ACTIVITY_TYPES)]
-        counts.append(inside.sum().alias(f"activities_{window}d"))
-    grouped = acts.group_by("d").agg(
-        *counts, pl.len().alias("activities_total"), pl.col("logged").sum().alias("logged"),
-        age.min().alias("days_since_last_activity"), pl.col("t").min().alias("first_t"),
-        pl.col("t").sort().diff().max().alias("longest_step_s"))
+        inside = pl.col("age") < window
+        flags += [(inside & (pl.col("type_code") == k)).alias(f"{name}s_{window}d")
+                  for k, name in enumerate(ACTIVITY_TYPES)]
+        flags.append(inside.alias(f"activities_{window}d"))
+    counts = [flag.meta.output_name() for flag in flags]
+    same_deal = pl.col("d") == pl.col("d").shift(1)  # rows sorted by deal and time: the step from the previous one
+    grouped = (acts.lazy().sort("d", "t").with_columns(age=age)
+               .with_columns(*flags, step=pl.when(same_deal).then(pl.col("t") - pl.col("t").shift(1)))
+               .group_by("d").agg(pl.col(counts).sum(), pl.len().alias("activities_total"), pl.col("logged").sum(),
+                                  pl.col("age").min().alias("days_since_last_activity"),
+                                  pl.col("t").min().alias("first_t"), pl.col("step").max().alias("longest_step_s"))
+               .collect())
     rows = grouped["d"].to_numpy()
 
     def column(name: str, empty: float) -> np.ndarray:
@@ -54,7 +58,7 @@ def activity_features(acts: pl.DataFrame, cut: pd.DataFrame, cfg: DealFeatureCon
         out[rows] = grouped[name].cast(pl.Float64).to_numpy()
         return out
 
-    cols = {expr.meta.output_name(): column(expr.meta.output_name(), 0.0) for expr in counts}
+    cols = {name: column(name, 0.0) for name in counts}
     total = column("activities_total", 0.0)
     age_days = days_between(cut["cutoff"], cut["created_at"])
     cols["activities_total"] = total

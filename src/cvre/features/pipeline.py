@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from cvre.core.field_sources import feature_sources
-from cvre.core.io import TRUTH_DIR, available_tables, read_table, read_tables, table_path, write_json
+from cvre.core.io import TRUTH_DIR, available_tables, read_table, read_tables, write_json
 from cvre.core.provenance import data_source, tables_folder
 from cvre.features.campaigns import campaign_funnel, compare_by, contact_engagement
 from cvre.features.clients import churn_labels, client_features, with_account
@@ -37,6 +37,9 @@ FEATURE_COLUMNS = {**READ_COLUMNS,
                    "jobs": ["account_id", "opened_at", "placements", "fee", "cost"],
                    "messages": ["campaign_id", "contact_id", "account_id", "sent_at", "delivered_at", "read_at",
                                 "replied_at"]}
+# The tables some feature reads (support messages and reps are not read).
+FEATURE_TABLES = ("opportunities", "stage_history", "activities", "close_date_changes", "leads", "accounts",
+                  "contacts", "products", "transactions", "jobs", "chats", "messages", "campaigns")
 # Read straight into Polars: tens of millions of rows that only Polars code reads never become pandas frames.
 POLARS_TABLES = ("activities", "stage_history", "transactions", "chats", "jobs")
 CLIENT_TABLES = ("transactions", "opportunities", "jobs", "chats", "messages", "contacts", "accounts")
@@ -114,12 +117,12 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     out = Path(out) if out else data / FEATURES_DIR
     out.mkdir(parents=True, exist_ok=True)
     run = FeatureRun(out, as_of)
-    raw = read_tables(tables_dir, [n for n in available_tables(tables_dir) if n not in POLARS_TABLES],
-                      FEATURE_COLUMNS)
-    raw |= {name: read_polars(tables_dir, name, FEATURE_COLUMNS.get(name)) for name in POLARS_TABLES
-            if table_path(tables_dir, name).exists()}
-    if not raw:
+    present = available_tables(tables_dir)
+    if not present:
         raise FileNotFoundError(f"{tables_dir}: no Parquet tables found (run `cvre simulate` or `cvre import`)")
+    used = [name for name in present if name in FEATURE_TABLES]
+    raw = read_tables(tables_dir, [n for n in used if n not in POLARS_TABLES], FEATURE_COLUMNS)
+    raw |= {name: read_polars(tables_dir, name, FEATURE_COLUMNS.get(name)) for name in used if name in POLARS_TABLES}
     empty = sorted(name for name in DRIVING_TABLES if name in raw and len(raw[name]) == 0)
     if empty and not any(len(raw[name]) for name in DRIVING_TABLES if name in raw):
         raise ValueError(f"{tables_dir}: {', '.join(empty)}: 0 rows, nothing to build features from; check the "
