@@ -4,7 +4,8 @@
 -- wrk -s benchmarks/wrk_post.lua URL -- BODIES_FILE PATH DELAY_MS REQUESTS_PER_THREAD
 -- DELAY_MS: pause before each request of a connection (0: as fast as answers come).
 local bodies, path, pause, limit = {}, "/", 0, 0
-local counter, sent, first, last = 0, 0, 0, 0
+local counter, sent = 0, 0
+first, last = 0, 0  -- globals: done() reads them with thread:get
 local threads = {}
 
 function setup(thread)
