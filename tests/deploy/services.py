@@ -9,7 +9,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,13 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.serving.conftest import free_port
+
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["free_port", "mlflow_server", "postgres_cluster", "require", "stop", "wait_until"]
 
 
 def postgres_bin() -> Path | None:
