@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import sys
 import time
@@ -42,14 +43,15 @@ TARGET_ACTIVITIES = 20_000_000
 # Functions wrapped in the worker: (module, names, positional argument naming the table or None).
 # Nested calls are reported as parent/child paths, e.g. "_client_tables/tables_as_of/table_as_of[x]".
 SECTIONS = [
-    ("cvre.features.pipeline", ["read_tables", "tables_as_of", "build_deal_features", "_write_splits", "_write",
-                           "_client_tables", "_client_truth", "client_features", "check_contract",
-                           "campaign_funnel", "contact_engagement", "compare_by",
-                           "churn_labels"], None),
-    ("cvre.features.deal_table", ["deal_cutoffs", "_acts_for", "stage_features", "activity_features",
-                             "lead_features", "close_date_features", "_context"], None),
-    ("cvre.features.clients", ["_deal_history", "_back_office", "_support", "_engagement"], None),
-    ("cvre.features.snapshot", ["table_as_of", "normalise_categories"], 1),
+    ("cvre.features.pipeline", ["read_tables", "read_polars", "as_polars", "tables_as_of", "polars_as_of",
+                                "normalise_categories", "build_deal_features", "_write_splits", "_write",
+                                "_client_tables", "_client_truth", "client_features", "check_contract",
+                                "campaign_funnel", "contact_engagement", "compare_by", "churn_labels"], None),
+    ("cvre.features.deal_table", ["deal_cutoffs", "deal_activities", "stage_features", "activity_features",
+                                  "lead_features", "close_date_features", "observed_stage_features"], None),
+    ("cvre.features.clients", ["_purchases", "rfm_scores", "_deal_history", "_back_office", "_support",
+                               "_engagement"], None),
+    ("cvre.features.snapshot", ["table_as_of"], 1),
     ("cvre.core.io", ["read_table"], 1),
     ("cvre.features.pipeline", ["read_table"], 1),
 ]
@@ -143,9 +145,12 @@ def run_one(deals: int, args: argparse.Namespace) -> dict:
     cores = list(range(args.cores)) if args.cores else None
     print(f"[features] build_features on {deals:,} deals ({in_rows.get('activities', 0):,} activities)",
           flush=True)
+    load_before = [round(x, 2) for x in os.getloadavg()]  # the machine is shared: the load goes with the figure
     m = run_measured(cmd, bench / "worker.log", poll_s=args.poll, max_rss_mb=args.max_rss_gb * 1024,
                      timeout_s=args.timeout, cores=cores)
     row: dict = {"deals": deals, "seed": args.seed, "world": str(world), "world_source": how,
+                 "loadavg_1_5_15_before": load_before, "loadavg_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+                 "cpu_s": round(m.user_cpu_s + m.system_cpu_s, 1),
                  "input_rows": in_rows, "activities": in_rows.get("activities", 0),
                  "input_disk": disk_usage(world / "export"), **m.as_dict()}
     if result_file.exists():
@@ -162,7 +167,8 @@ def run_one(deals: int, args: argparse.Namespace) -> dict:
     if m.status != "ok" and trace.exists():  # killed: keep what the worker finished before it died
         row["trace_before_kill"] = [json.loads(x) for x in trace.read_text().splitlines() if x.strip()]
     print(f"[features] {deals:,} deals: status={m.status} wall={m.wall_s:.1f}s "
-          f"build={row.get('build_features_s')}s peak_rss={m.peak_rss_mb:.0f}MB", flush=True)
+          f"build={row.get('build_features_s')}s cpu={row['cpu_s']}s peak_rss={m.peak_rss_mb:.0f}MB "
+          f"load {load_before} -> {row['loadavg_1_5_15_after']}", flush=True)
     if not args.keep_features:
         shutil.rmtree(out, ignore_errors=True)
     return row

@@ -6,13 +6,14 @@ import polars as pl
 import pytest
 
 from cvre.core.io import read_tables
+from cvre.features.campaigns import contact_engagement
 from cvre.features.clients import RFM_VALUES, churn_labels, client_features, with_account
 from cvre.features.config import FeatureConfig
 from cvre.features.deal_table import build_deal_features
 from cvre.features.frames import as_polars
 from cvre.features.partition import account_partitions, build_deal_features_partition, snapshot_context
 from cvre.features.snapshot import normalise_categories, tables_as_of
-from tests.features.oracle import pandas_clients, pandas_deal_table
+from tests.features.oracle import pandas_campaigns, pandas_clients, pandas_deal_table
 
 CFG = FeatureConfig()
 SNAPSHOTS = [pd.Timestamp("2024-03-31"), pd.Timestamp("2024-06-30"), pd.Timestamp("2024-09-15")]
@@ -104,3 +105,12 @@ def test_activities_read_by_polars_keep_nothing_after_the_cutoff(raw):
     got, _ = build_deal_features(dict(cut, activities=late.filter(pl.col("occurred_at").is_not_null())), snapshot,
                                  CFG.deals)
     assert_same(got, build_deal_features(cut, snapshot, CFG.deals)[0])
+
+
+@pytest.mark.parametrize("snapshot", SNAPSHOTS)
+def test_contact_engagement_equals_the_pandas_oracle(raw, snapshot):
+    messages = tables_as_of(raw, snapshot, normalise=False)["messages"]
+    want = pandas_campaigns.contact_engagement(messages, snapshot, CFG.campaigns)
+    assert len(want) > 50 and want["replied"].sum() > 0 and want["preferred_hour"].notna().any()
+    assert_same(contact_engagement(messages, snapshot, CFG.campaigns), want)
+    assert_same(contact_engagement(as_polars(messages), snapshot, CFG.campaigns), want)

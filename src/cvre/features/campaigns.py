@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+import polars as pl
 
 from cvre.features.config import CampaignFeatureConfig
+from cvre.features.frames import as_polars, instant
 
 FUNNEL = ("sent", "delivered", "read", "replied")
 
@@ -15,22 +17,29 @@ def _flags(messages: pd.DataFrame) -> pd.DataFrame:
                            replied=messages["replied_at"].notna().astype(float))
 
 
-def contact_engagement(messages: pd.DataFrame, snapshot: pd.Timestamp, cfg: CampaignFeatureConfig) -> pd.DataFrame:
-    """Per contact: funnel counts and rates, recent replies, preferred read hour, high-intent flag."""
-    m = _flags(messages)
-    g = m.groupby("contact_id", observed=True)
-    out = g[list(FUNNEL)].sum()
-    out["delivery_rate"] = out["delivered"] / out["sent"]
-    out["read_rate"] = out["read"] / out["delivered"].where(out["delivered"] > 0)
-    out["reply_rate"] = out["replied"] / out["read"].where(out["read"] > 0)
-    recent = m[m["replied_at"] > snapshot - pd.Timedelta(days=cfg.recent_days)]
-    out["recent_replies"] = recent.groupby("contact_id", observed=True).size().reindex(out.index, fill_value=0)
-    read_hours = m.loc[m["read_at"].notna()].assign(hour=lambda f: f["read_at"].dt.hour)
-    preferred = read_hours.groupby(["contact_id", "hour"], observed=True).size().reset_index(name="n")
-    preferred = preferred.sort_values(["contact_id", "n", "hour"], ascending=[True, False, True])
-    out["preferred_hour"] = preferred.drop_duplicates("contact_id").set_index("contact_id")["hour"]
-    out["high_intent"] = out["replied"] > cfg.high_intent_replies
-    return out.reset_index()
+def contact_engagement(messages: pd.DataFrame | pl.DataFrame, snapshot: pd.Timestamp,
+                       cfg: CampaignFeatureConfig) -> pd.DataFrame:
+    """Per contact: funnel counts and rates, recent replies, preferred read hour, high-intent flag (on Polars)."""
+    m = as_polars(messages).filter(pl.col("contact_id").is_not_null())
+    m = m.with_columns(pl.col("contact_id").cast(pl.String))
+    seen = {step: pl.col(f"{step}_at").is_not_null().sum().cast(pl.Float64).alias(step) for step in FUNNEL[1:]}
+    recent = pl.col("replied_at") > instant(pd.Timestamp(snapshot) - pd.Timedelta(days=cfg.recent_days))
+    out = (m.group_by("contact_id").agg(pl.len().cast(pl.Float64).alias("sent"), *seen.values(),
+                                        recent_replies=recent.sum().cast(pl.Int64)).sort("contact_id"))
+    hours = (m.filter(pl.col("read_at").is_not_null()).group_by("contact_id", hour=pl.col("read_at").dt.hour())
+             .agg(n=pl.len()).sort(["contact_id", "n", "hour"], descending=[False, True, False])
+             .unique("contact_id", keep="first", maintain_order=True)
+             .select("contact_id", preferred_hour=pl.col("hour").cast(pl.Float64)))
+    positive = lambda col: pl.when(pl.col(col) > 0).then(pl.col(col))  # noqa: E731 - a zero count leaves the rate NaN
+    out = out.join(hours, on="contact_id", how="left", maintain_order="left").select(
+        "contact_id", *FUNNEL, delivery_rate=pl.col("delivered") / pl.col("sent"),
+        read_rate=pl.col("read") / positive("delivered"), reply_rate=pl.col("replied") / positive("read"),
+        recent_replies="recent_replies", preferred_hour="preferred_hour",
+        high_intent=pl.col("replied") > cfg.high_intent_replies)
+    frame = out.to_pandas()
+    ids = messages["contact_id"].dtype if isinstance(messages, pd.DataFrame) else "string"
+    frame["contact_id"] = frame["contact_id"].astype(ids)
+    return frame
 
 
 def campaign_funnel(messages: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
