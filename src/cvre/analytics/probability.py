@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cvre.core.field_sources import supplying_fields
 from cvre.core.io import TRUTH_DIR, read_table
 from cvre.core.provenance import data_source, describe, source_mismatch, tags_source
 from cvre.core.schema import STAGES_OPEN
@@ -96,6 +97,17 @@ def load_champion(data: Path, force: bool = False):
     return model, version, tags
 
 
+def missing_inputs(model, deals: pd.DataFrame, name: str) -> str | None:
+    """Why `model` cannot score these deal rows: the features it was trained on that the data lacks, and the
+    mapping fields that would supply them (None: it can)."""
+    absent = [f for f in model.spec["features"] if f not in deals.columns]
+    if not absent:
+        return None
+    shown = ", ".join(absent[:6]) + (f" and {len(absent) - 6} more" if len(absent) > 6 else "")
+    return (f"{name} needs {len(absent)} feature(s) this data lacks ({shown}): map "
+            f"{', '.join(supplying_fields(absent))} to supply them")
+
+
 def crm_probability(deals: pd.DataFrame, opps: pd.DataFrame | None) -> np.ndarray | None:
     """The export's own win probability per deal (opportunities.crm_win_probability), None when absent."""
     if opps is None or "crm_win_probability" not in opps.columns or opps["crm_win_probability"].isna().all():
@@ -168,6 +180,11 @@ def win_probability(deals: pd.DataFrame, tables: dict[str, pd.DataFrame], data: 
         found = champion_for(data, requested, force) if champion is None else champion
         if isinstance(found, ProbabilityUnavailable):
             skipped.append(str(found).split(". ")[0])
+        elif (lack := missing_inputs(found[0], deals, f"the champion {WIN_MODEL} v{found[1]}")) is not None:
+            if requested == "model":
+                raise ProbabilityUnavailable(f"{lack}; or train on this data (`cvre train win`), or use "
+                                             "--probability crm / stage_rates")
+            skipped.append(lack)
         else:
             model, version, tags = found
             low = tags.get("low_data") == "true"

@@ -85,3 +85,34 @@ def source_line(name: str, source: str) -> str:
         return f"{name} from {b.observed} (observed field)"
     fields = " or ".join(x for x in (" + ".join(b.events), b.observed) if x)
     return f"{name}: absent (needs {fields})"
+
+
+# Deal features outside the behaviours above, by name pattern: the mapping fields they are built from.
+FEATURE_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("has_lead", ("opportunities.lead_id", "tables.leads")), ("lead_source", ("leads.source",)),
+    ("has_stage_history", ("tables.stage_history",)), ("activities_*", ("tables.activities",)),
+    ("*_7d", ("tables.activities",)), ("*_30d", ("tables.activities",)), ("*_90d", ("tables.activities",)),
+    ("longest_gap_days", ("tables.activities",)), ("expected_close_missing", ("opportunities.expected_close_date",)),
+    ("account_contacts", ("tables.contacts",)), ("account_known", ("tables.accounts",)),
+    ("account_*", ("opportunities.account_id", "opportunities.closed_at")),
+    ("owner_*", ("opportunities.owner_id", "opportunities.closed_at")), ("list_price", ("products.list_price",)),
+    ("amount*", ("opportunities.amount",)), ("product", ("opportunities.product",)),
+    ("business_type", ("opportunities.business_type",)),
+    *((c, (f"accounts.{c}",)) for c in ("employees", "industry", "tier", "region", "country")),
+)
+
+
+def supplying_fields(features: list[str]) -> list[str]:
+    """The mapping fields (`table.column`, or `tables.<table>` for a whole table) that would supply `features`."""
+    from fnmatch import fnmatch
+
+    out: dict[str, None] = {}
+    for feature in features:
+        behaviour = next((b for b in BEHAVIOURS.values() if feature in b.features), None)
+        if behaviour is not None:
+            fields = tuple(f if "." in f else f"tables.{f}" for f in behaviour.events) + \
+                ((behaviour.observed,) if behaviour.observed else ())
+        else:
+            fields = next((f for pattern, f in FEATURE_FIELDS if fnmatch(feature, pattern)), (feature,))
+        out |= dict.fromkeys(fields)
+    return list(out)

@@ -24,7 +24,7 @@ from cvre.analytics.drivers.config import ExplainConfig
 from cvre.analytics.drivers.html import render
 from cvre.analytics.drivers.sampling import attribution_plan
 from cvre.analytics.drivers.summary import deal_table, feature_summary, group_summary, headline, segment_drivers
-from cvre.analytics.probability import CHAMPION_URI, check_champion_source
+from cvre.analytics.probability import CHAMPION_URI, ProbabilityUnavailable, check_champion_source, missing_inputs
 from cvre.analytics.rules import deal_leakage, impute_amounts
 from cvre.analytics.run import leakage_snapshot, scoped_deals
 from cvre.core.io import write_json
@@ -114,6 +114,8 @@ def explain_deals(deals: pd.DataFrame, model, cfg: ExplainConfig, leakage: Leaka
     """Score every deal, attribute all (or a sample of) their shortfalls, aggregate per group, feature, segment."""
     if deals.empty:
         raise ValueError("no deals in scope to explain (scope 'open' needs open deals; try --scope all)")
+    if (lack := missing_inputs(model, deals, "the model to explain")) is not None:
+        raise ProbabilityUnavailable(f"{lack}; or train on this data (`cvre train win`) and explain that model")
     X, booster = model.features(deals), model.booster
     features = list(X.columns)
     groups = grouping.group_names(features, cfg.groups)
