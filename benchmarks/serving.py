@@ -10,7 +10,7 @@ train), the same deals for every target:
   the deals' ready feature rows, `dataframe_split`, and returns probabilities only);
 - floor: in-process `booster.predict` of the win model on the same feature rows.
 
-The load generator is wrk (Debian's, installed by `make wrk`, or this script when missing) with
+The load generator is wrk (Debian's; this script runs `apt-get install -y wrk` when it is missing) with
 benchmarks/wrk_post.lua: single deals paced at `--rate` per second over `--requests` requests, then
 closed-loop throughput at `--concurrency` connections for both servers, then batches of `--batch-sizes`
 deals one after another. The machine is shared: the 1-minute load average is recorded around each run.
@@ -205,8 +205,8 @@ def ensure_wrk() -> str:
 
 def wrk(url: str, path: str, bodies: list[str], work: Path, connections: int, requests: int,
         delay_ms: float = 0.0, threads: int = 1, seconds: float = 30.0) -> dict:
-    """One wrk run: up to `requests` POSTs of `bodies` round robin within `seconds`, each connection pausing
-    `delay_ms` before each request."""
+    """One wrk run: up to `requests` POSTs of `bodies` round robin within `seconds`; `delay_ms` > 0: each wrk
+    thread sends one every `delay_ms` (a fixed rate), else as fast as answers come."""
     body_file = work / f"bodies-{abs(hash((path, len(bodies), bodies[0][:64])))}.jsonl"
     body_file.write_text("\n".join(bodies) + "\n")
     threads = min(threads, connections)
@@ -227,7 +227,7 @@ def run_target(name: str, url: str, path: str, single: list[str], batches: dict[
     out: dict = {}
     wrk(url, path, single[:50], work, 1, 50, seconds=5)  # warm up
     if paced:
-        delay = 1000.0 * args.connections / args.rate
+        delay = 1000.0 * 2 / args.rate  # two threads, each due every `delay` ms
         log(f"{name}: {args.requests} single-deal requests paced at ~{args.rate:g}/s ({args.connections} connections)")
         out["paced"] = wrk(url, path, single, work, args.connections, args.requests, delay, threads=2,
                            seconds=args.requests / args.rate * 1.3 + 5)
@@ -271,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--deals", type=int, default=None, help="deals simulated for training (default 10000, quick 5000)")
     p.add_argument("--requests", type=int, default=None, help="paced single-deal requests (default 10000)")
     p.add_argument("--rate", type=float, default=100.0, help="paced request rate per second")
-    p.add_argument("--connections", type=int, default=10, help="connections of the paced run")
+    p.add_argument("--connections", type=int, default=32, help="connections of the paced run (enough to keep "
+                   "the rate while answers are slow)")
     p.add_argument("--concurrency", type=int, default=8, help="connections of the closed-loop throughput run")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[100, 1000], help="deals per batch request")
     p.add_argument("--seconds", type=float, default=30.0, help="length of each throughput and batch run")

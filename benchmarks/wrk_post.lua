@@ -1,8 +1,20 @@
 -- wrk script: POST JSON bodies (one per line of a file) round robin, optionally paced, each thread stopping after
 -- a count (wrk itself runs for its -d: give it room). Prints one JSON line (wrk's latency percentiles, and the
 -- seconds from each thread's first to its last answer, for the achieved rate).
--- wrk -s benchmarks/wrk_post.lua URL -- BODIES_FILE PATH DELAY_MS REQUESTS_PER_THREAD
--- DELAY_MS: pause before each request of a connection (0: as fast as answers come).
+-- wrk -s benchmarks/wrk_post.lua URL -- BODIES_FILE PATH INTERVAL_MS REQUESTS_PER_THREAD
+-- INTERVAL_MS: each thread sends its next request INTERVAL_MS after the previous one was due, on whichever of its
+-- connections is free (a fixed rate while enough connections are open); 0: as fast as answers come.
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } cvre_timespec;
+int clock_gettime(int clock_id, cvre_timespec *tp);
+]]
+local clock = ffi.new("cvre_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock)  -- CLOCK_MONOTONIC
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
+local due = nil
 local bodies, path, pause, limit = {}, "/", 0, 0
 local counter, sent = 0, 0
 first, last = 0, 0  -- globals: done() reads them with thread:get
@@ -24,7 +36,10 @@ function request()
 end
 
 function delay()
-  return pause
+  if pause <= 0 then return 0 end
+  local now = now_ms()
+  due = (due or now) + pause
+  return math.max(0, due - now)
 end
 
 function response(status, headers, body)

@@ -42,13 +42,16 @@ class ServingConfig(StrictModel):
                          "(cvre serve passes it to BentoML)")
     threads: int = Field(4, ge=1, le=256, description="BentoML threads per worker for the synchronous endpoints "
                          "(/score_clients, /reload, /models); /score_deals is scored by the batcher")
+    access_log: bool = Field(False, description="BentoML's access log line per request (costs CPU on every "
+                             "request; request counts and latency are in /metrics either way)")
     leakage_config: Path | None = Field(None, description="the leakage YAML whose `rules:` (flags, haircuts) the API "
                                         "applies, so it flags and prices deals as `cvre leakage` does; default: "
                                         "configs/leakage.yaml. Deal features follow the model's own feature spec")
 
 
 def bentoml_overrides(cfg: ServingConfig) -> str:
-    """`BENTOML_CONFIG_OVERRIDES` (JSON) for `bentoml serve`: the worker and thread counts of serving.yaml."""
+    """`BENTOML_CONFIG_OVERRIDES` (JSON) for `bentoml serve`: workers, threads and access log of serving.yaml."""
     import json
 
-    return json.dumps({"services": {"cvre-scoring": {"workers": cfg.workers, "threads": cfg.threads}}})
+    service = {"workers": cfg.workers, "threads": cfg.threads, "logging": {"access": {"enabled": cfg.access_log}}}
+    return json.dumps({"services": {"cvre-scoring": service}})

@@ -46,13 +46,22 @@ class ModelInput:
                 codes.append(None)
         return cls(tuple(names), tuple(codes), labels)
 
-    def matrix(self, rows: list[dict]) -> np.ndarray:
+    def matrix(self, rows: list[dict], columns: dict[str, list] | None = None) -> np.ndarray:
+        """The rows as the model reads them; `columns`: the rows' values by name, filled as needed (a cache that
+        several models of the same rows share)."""
+        columns = {} if columns is None else columns
         out = np.empty((len(rows), len(self.names)), dtype="float64")
-        for i, row in enumerate(rows):
-            for j, (name, codes) in enumerate(zip(self.names, self.codes, strict=True)):
-                value = row.get(name)
-                out[i, j] = (_number(value) if codes is None else
-                             codes.get(value, math.nan) if isinstance(value, str) else math.nan)
+        for j, (name, codes) in enumerate(zip(self.names, self.codes, strict=True)):
+            if name not in columns:
+                columns[name] = [row.get(name) for row in rows]
+            values = columns[name]
+            if codes is not None:
+                out[:, j] = [codes.get(v, math.nan) if isinstance(v, str) else math.nan for v in values]
+                continue
+            try:
+                out[:, j] = [math.nan if v is None else v for v in values]
+            except (TypeError, ValueError):  # a string or pandas NA among the numbers: missing
+                out[:, j] = [_number(v) for v in values]
         return out
 
 
