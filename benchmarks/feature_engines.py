@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -59,23 +60,31 @@ def prepare(world: Path, work: Path) -> dict:
 # ---------------------------------------------------------------- Polars
 
 def polars_activities(export: Path, work: Path):
+    """As features/activities.py computes it: one sort by deal and time, per-row flags, plain per-deal sums."""
     import polars as pl
 
     deals = pl.read_parquet(work / "cutoffs.parquet")
-    age = (pl.col("cutoff_s") - pl.col("t")).cast(pl.Float64) / 86_400.0
-    aggs = []
+    age = pl.col("age")
+    flags = []
     for w in WINDOWS:
-        aggs += [((age < w) & (pl.col("activity_type") == k)).sum().alias(f"{k}s_{w}d") for k in TYPES]
-        aggs.append((age < w).sum().alias(f"activities_{w}d"))
-    aggs += [pl.len().alias("total"), pl.col("logged").sum().alias("logged"), age.min().alias("since_last"),
-             pl.max_horizontal(pl.col("t").min() - pl.col("created_s").first(),
-                               pl.col("t").sort().diff().max()).alias("longest_gap_s")]
+        flags += [((age < w) & (pl.col("activity_type") == k)).alias(f"{k}s_{w}d") for k in TYPES]
+        flags.append((age < w).alias(f"activities_{w}d"))
+    counts = [f.meta.output_name() for f in flags]
+    same = pl.col("opportunity_id") == pl.col("opportunity_id").shift(1)
     return (pl.scan_parquet(export / "activities.parquet")
             .select("opportunity_id", "activity_type", "logged",
                     t=pl.col("occurred_at").dt.epoch("ns").floordiv(10**9))
             .join(deals.lazy(), on="opportunity_id", how="inner")
             .filter(pl.col("t") <= pl.col("cutoff_s"))
-            .group_by("opportunity_id").agg(aggs).sort("opportunity_id").collect())
+            .sort("opportunity_id", "t")
+            .with_columns(age=(pl.col("cutoff_s") - pl.col("t")).cast(pl.Float64) / 86_400.0,
+                          step=pl.when(same).then(pl.col("t") - pl.col("t").shift(1)))
+            .with_columns(*flags)
+            .group_by("opportunity_id")
+            .agg(pl.col(counts).sum(), pl.len().alias("total"), pl.col("logged").sum(), age.min().alias("since_last"),
+                 pl.max_horizontal(pl.col("t").min() - pl.col("created_s").first(),
+                                   pl.col("step").max()).alias("longest_gap_s"))
+            .sort("opportunity_id").collect())
 
 
 def polars_clients(export: Path, snapshots: list[str]):
@@ -234,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="runs of each engine and workload, best kept")
     p.add_argument("--output", default=str(RESULTS_DIR / "feature_engines.json"), help="result JSON")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--engine", help=argparse.SUPPRESS)
     p.add_argument("--workload", help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
@@ -241,10 +251,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         worker(args)
         return 0
+    if args.prepare:
+        (Path(args.work) / "prepared.json").write_text(json.dumps(prepare(Path(args.world), Path(args.work))))
+        return 0
     world, work = Path(args.world), Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    prepared = prepare(world, work)
-    (work / "prepared.json").write_text(json.dumps(prepared))
+    # in a child: the parent stays small, so each engine's ru_maxrss (inherited at fork) is its own
+    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--prepare", "--world", str(world), "--work",
+                    str(work)], check=True)
+    prepared = json.loads((work / "prepared.json").read_text())
     env = {"POLARS_MAX_THREADS": str(args.threads)}
     runs = []
     for workload in WORKLOADS:
@@ -260,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append({"engine": engine, "workload": workload, "status": m.status,
                              "seconds": round(inner.get("seconds", float("nan")), 2), "threads": inner.get("threads"),
                              "rows": inner.get("rows"), "process_wall_s": round(m.wall_s, 2),
-                             "peak_rss_mb": round(m.peak_rss_mb, 1), "cpu_s": round(m.user_cpu_s + m.system_cpu_s, 1),
+                             "peak_rss_mb": round(m.peak_rss_mb, 1),
+                             "peak_tree_rss_mb_polled": round(m.peak_tree_rss_mb_polled, 1),
+                             "cpu_s": round(m.user_cpu_s + m.system_cpu_s, 1),
                              "loadavg_before": [round(x, 2) for x in load],
                              "log_tail": m.log_tail[-400:] if m.status != "ok" else ""})
                 print(f"[engines] {engine:6s} {workload:10s} {runs[-1]['seconds']:7.2f}s "
