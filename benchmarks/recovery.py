@@ -64,7 +64,7 @@ class NaiveWinModel:
         return pd.DataFrame({"probability": self.model.predict_proba(self._x(frame))[:, 1]}, index=frame.index)
 
 
-def evaluate_world(name: str, sim_over: dict, deals: int, seed: int, workdir: Path) -> list[dict]:
+def evaluate_world(name: str, sim_over: dict, deals: int, seed: int, workdir: Path, rec_over: dict) -> list[dict]:
     import numpy as np
     import pandas as pd
 
@@ -82,7 +82,7 @@ def evaluate_world(name: str, sim_over: dict, deals: int, seed: int, workdir: Pa
     folder = workdir / name
     began = time.perf_counter()
     simulate_world(SimulationConfig.model_validate({"deals": deals, "seed": seed, **sim_over}), folder, progress=False)
-    as_of, cfg, gov = pd.Timestamp(AS_OF), RecoveryConfig(), Governance()
+    as_of, cfg, gov = pd.Timestamp(AS_OF), RecoveryConfig.model_validate(rec_over), Governance()
     all_deals = scoped_deals(folder, as_of, "all")
     history = [scoped_deals(folder, as_of - pd.Timedelta(days=d), "open") for d in cfg.history_offsets_days]
     t0 = time.perf_counter()
@@ -193,6 +193,8 @@ def main() -> None:
     ap.add_argument("--default-world", type=int, default=20000, help="deals of the default world (0: skip)")
     ap.add_argument("--cost", type=int, default=0, help="only the cost benchmark, for this many open deals")
     ap.add_argument("--cost-world", type=int, default=20000)
+    ap.add_argument("--recovery", type=json.loads, default={},
+                    help='recovery config overrides as JSON (e.g. \'{"ratio_bins": 8}\'); tune on other --seeds')
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=RESULTS_DIR / "recovery.json")
     args = ap.parse_args()
@@ -207,7 +209,8 @@ def main() -> None:
         return
     rows = []
     if args.default_world:
-        for r in evaluate_world(f"default-{args.default_world}", {}, args.default_world, 42, workdir):
+        for r in evaluate_world(f"default-{args.default_world}", {}, args.default_world, 42, workdir,
+                                  args.recovery):
             rows.append({**r, "kind": "default", "effect_scale": 1.0, "confounding_strength": 0.0})
     for seed, scale, conf in itertools.product(args.seeds, args.scales, args.confounding):
         over = {"win": {"behaviour_effect_scale": scale},
@@ -215,7 +218,7 @@ def main() -> None:
         name = f"s{seed}-effect{scale:g}-conf{conf:g}"
         kind = "null" if scale == 0 else "effect"
         rows += [{**r, "kind": kind, "effect_scale": scale, "confounding_strength": conf}
-                 for r in evaluate_world(name, over, args.deals, seed, workdir)]
+                 for r in evaluate_world(name, over, args.deals, seed, workdir, args.recovery)]
     for r in rows:
         r.pop("win", None), r.pop("confounding", None)
     result = {**stamp, "load_after": os.getloadavg(), "summary": summarise(rows), "rows": rows}

@@ -16,6 +16,8 @@ from cvre.analytics.recovery.mtp import (
     interval,
     overlap_report,
     plugin_scores,
+    pooled_correction,
+    pooled_variance,
     sensitivity,
 )
 from cvre.analytics.recovery.nuisance import category_levels, context, crossfit, expected_amounts
@@ -83,12 +85,14 @@ def estimate_recovery(all_deals: pd.DataFrame, history: list[pd.DataFrame], as_o
         moved = moves[s][1]
         overlap = overlap_report(cf, s, moved, amount, cfg.max_ratio)
         base = float((amount * cf.m_observed)[moved & period].sum())
-        total, var = c * float(phi[period].sum()), c**2 * clustered_variance(phi[period], owners[period])
+        retro = pooled_correction(plug, phi - plug, amount, period) if cfg.pool_correction else phi[period]
+        total, var = c * float(retro.sum()), c**2 * pooled_variance(plug, phi - plug, amount, period, owners) \
+            if cfg.pool_correction else c**2 * clustered_variance(phi[period], owners[period])
         low, high = interval(total, var, cfg.level)
         sens = sensitivity(total, low if total >= 0 else high, base, float(amount[moved & period].sum()))
         rows.append(_row(s, "retrospective", int(period.sum()), total, var, c * float(plug[period].sum()), cfg, gov,
                          {**overlap, **sens}))
-        per_closed[s] = c * phi[period]
+        per_closed[s] = c * retro
         if len(hist) and len(now):
             moved_t = transport(hist_design, amount[hist_pos], plug[hist_pos], phi[hist_pos], owners[hist_pos],
                                 now_design, now_amount, cfg)

@@ -28,6 +28,23 @@ def plugin_scores(cf: CrossFit, scenario: str, amount: np.ndarray) -> np.ndarray
     return amount * (cf.m_shifted[scenario] - cf.m_observed)
 
 
+def pooled_correction(plugin: np.ndarray, correction: np.ndarray, amount: np.ndarray,
+                      rows: np.ndarray) -> np.ndarray:
+    """Per deal of `rows`: its plug-in euros plus its amount's share of the doubly robust correction of every
+    closed deal (the win model's error per euro taken as the same inside and outside the period)."""
+    per_euro = float(correction.sum() / amount.sum()) if amount.sum() else 0.0
+    return plugin[rows] + per_euro * amount[rows]
+
+
+def pooled_variance(plugin: np.ndarray, correction: np.ndarray, amount: np.ndarray, rows: np.ndarray,
+                    clusters: np.ndarray) -> float:
+    """Variance of the pooled total, owner-clustered: the period's plug-in scores and every deal's correction."""
+    share = float(amount[rows].sum() / amount.sum()) if amount.sum() else 0.0
+    influence = share * (correction - correction.mean())
+    influence[rows] += plugin[rows] - plugin[rows].mean()
+    return clustered_variance(influence, clusters)
+
+
 def clustered_variance(scores: np.ndarray, clusters: np.ndarray) -> float:
     """Variance of a sum of per-deal influence scores, deals of one owner allowed to move together."""
     if len(scores) < 2:
