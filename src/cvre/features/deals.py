@@ -83,14 +83,21 @@ def observed_stage_features(opps: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFra
 
 
 def stage_features(history: pd.DataFrame | pl.DataFrame, cut: pd.DataFrame, logged_acts: pl.DataFrame) -> pd.DataFrame:
-    n = len(cut)
-    cutoff_s = seconds(cut["cutoff"])
+    """Current stage, days in it, moves (backward, skipping, without logged activity) as of each deal's cutoff."""
     ranks = pl.DataFrame({"stage": list(STAGE_ORDER), "order": list(STAGE_ORDER.values())},
                          schema={"stage": pl.String, "order": pl.Float64})
     events = deal_rows(history, cut, "entered_at", ordered=True, stage=pl.col("stage").cast(pl.String))
     events = events.join(ranks, on="stage", how="left", maintain_order="left")  # unknown stages: NaN
-    dd, tt = events["d"].to_numpy(), events["t"].to_numpy()
-    order = events["order"].to_numpy()
+    return stage_table(events["d"].to_numpy(), events["t"].to_numpy(), events["order"].to_numpy(), cut,
+                       logged_acts["d"].to_numpy(), logged_acts["t"].to_numpy())
+
+
+def stage_table(dd: np.ndarray, tt: np.ndarray, order: np.ndarray, cut: pd.DataFrame, act_d: np.ndarray,
+                act_t: np.ndarray) -> pd.DataFrame:
+    """Stage features from the stage events known by each cutoff (deal row, seconds, stage order; in the
+    history's order) and the logged activities (deal row, seconds)."""
+    n = len(cut)
+    cutoff_s = seconds(cut["cutoff"])
     by_deal_time = np.lexsort((tt, dd))  # stable: events at the same instant keep the history's order
     dd, tt, order = dd[by_deal_time], tt[by_deal_time], order[by_deal_time]
     m = len(dd)  # the [:m] keep an empty history empty
@@ -100,8 +107,7 @@ def stage_features(history: pd.DataFrame | pl.DataFrame, cut: pd.DataFrame, logg
     prev_t = np.r_[0, tt[:-1]][:m]
     is_move = ~first_row
     next_t = np.where(last_row, cutoff_s[dd], np.r_[tt[1:], 0][:m])
-    evidence = count_in_window(logged_acts["d"].to_numpy(), logged_acts["t"].to_numpy(), dd[is_move],
-                               prev_t[is_move], tt[is_move]) > 0
+    evidence = count_in_window(act_d, act_t, dd[is_move], prev_t[is_move], tt[is_move]) > 0
     unevidenced = np.zeros(len(dd), dtype=float)
     unevidenced[np.flatnonzero(is_move)] = ~evidence
     stage_at = np.full(n, np.nan)

@@ -1,12 +1,11 @@
-"""Campaign features: per-contact engagement, per-campaign funnel, A/B and send-hour comparisons."""
+"""The pandas contact engagement the Polars engine replaced (as of 4888089), kept as a test-only oracle."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from cvre.features.campaigns import FUNNEL
 from cvre.features.config import CampaignFeatureConfig
-
-FUNNEL = ("sent", "delivered", "read", "replied")
 
 
 def _flags(messages: pd.DataFrame) -> pd.DataFrame:
@@ -31,24 +30,3 @@ def contact_engagement(messages: pd.DataFrame, snapshot: pd.Timestamp, cfg: Camp
     out["preferred_hour"] = preferred.drop_duplicates("contact_id").set_index("contact_id")["hour"]
     out["high_intent"] = out["replied"] > cfg.high_intent_replies
     return out.reset_index()
-
-
-def campaign_funnel(messages: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
-    """Per campaign: sent -> delivered -> read -> replied counts and step rates, with variant and hour."""
-    m = _flags(messages)
-    out = m.groupby("campaign_id", observed=True)[list(FUNNEL)].sum()
-    out["delivered_rate"] = out["delivered"] / out["sent"]
-    out["read_rate"] = out["read"] / out["delivered"].where(out["delivered"] > 0)
-    out["reply_rate"] = out["replied"] / out["read"].where(out["read"] > 0)
-    meta = campaigns.set_index("campaign_id")[["campaign_name", "channel", "template_variant", "sent_at"]]
-    out = out.join(meta)
-    out["send_hour"] = out["sent_at"].dt.hour
-    return out.reset_index()
-
-
-def compare_by(funnel: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Funnel rates pooled by `key` (template_variant for A/B, send_hour for best time)."""
-    pooled = funnel.groupby(key, observed=True)[list(FUNNEL)].sum()
-    pooled["read_rate"] = pooled["read"] / pooled["delivered"].where(pooled["delivered"] > 0)
-    pooled["reply_rate"] = pooled["replied"] / pooled["read"].where(pooled["read"] > 0)
-    return pooled.reset_index()

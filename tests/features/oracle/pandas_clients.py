@@ -1,18 +1,15 @@
-"""Client features at a snapshot (RFM, value, history, support, engagement) and the churn label."""
+"""The pandas client features the Polars engine replaced (as of 4888089), kept as a test-only oracle.
+
+Client features at a snapshot (RFM, value, history, support, engagement) and the churn label."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from cvre.features.clients import RFM_SEGMENTS, RFM_VALUES, placed_in
 from cvre.features.config import ClientFeatureConfig
 from cvre.features.timeline import days_between
-
-RFM_VALUES = ["recency_days", "frequency", "monetary"]  # what R, F and M scores rank
-RFM_SEGMENTS = (  # (name, minimum R score, minimum F score), first match wins
-    ("champions", 4, 4), ("loyal", 3, 4), ("potential_loyalists", 4, 2), ("new_customers", 4, 1),
-    ("need_attention", 3, 2), ("at_risk", 1, 3), ("hibernating", 2, 1), ("lost", 1, 1),
-)
 
 
 def score_quantiles(values: pd.Series, bins: int, higher_is_better: bool = True) -> pd.Series:
@@ -45,15 +42,6 @@ def rfm_scores(values: pd.DataFrame, bins: int) -> pd.DataFrame:
     out["rfm_score"] = out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
     out["rfm_segment"] = rfm_segment(out["r_score"], out["f_score"])
     return out
-
-
-def placed_in(rows: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
-    """`population` (R, F, M values by account) with `rows` in place of the same clients, new clients last."""
-    new = rows.index.difference(population.index)
-    index = population.index.append(new) if len(new) else population.index
-    merged = population[RFM_VALUES].reindex(index)
-    merged.loc[rows.index, RFM_VALUES] = rows[RFM_VALUES].to_numpy(dtype=float)
-    return merged
 
 
 def client_features(tables: dict[str, pd.DataFrame], snapshot: pd.Timestamp, cfg: ClientFeatureConfig,
