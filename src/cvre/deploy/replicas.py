@@ -78,8 +78,8 @@ class ReplicaReload:
 
 
 def _call(url: str, method: str, api_key: str | None, timeout_s: float) -> tuple[int, dict]:
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None,
-                                     headers={"x-api-key": api_key} if api_key else {})
+    headers = {"content-type": "application/json"} | ({"x-api-key": api_key} if api_key else {})
+    request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return response.status, json.loads(response.read() or b"{}")
