@@ -183,6 +183,11 @@ class CvreScoring:
                 "last_reload_error": self.holder.last_error}
 
 
+# BentoML derives a list or dict output's media type from its JSON schema on every response, and pydantic rebuilds the
+# schema each time: ~40% of a single-deal request's CPU (py-spy, docs/performance.md). Every answer here is JSON.
+for _api in CvreScoring.apis.values():
+    _api.output_spec.media_type = "application/json"
+
 # Outermost first: metrics count everything (by route template), the key guards all but probes and docs, a body over
 # the limit is refused before it is parsed, then content type, the error shape and the service's own routes
 # (/readyz per model, /metrics behind the key, /docs).
