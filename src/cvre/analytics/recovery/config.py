@@ -41,7 +41,7 @@ class RecoveryConfig(StrictModel):
     history_offsets_days: list[int] = Field(default=[120, 165, 210, 255, 300, 345, 390, 435], min_length=1,
                                             description="past snapshots (days before as_of) whose open deals, "
                                             "closed since, teach the prospective estimate")
-    pool_correction: bool = Field(True, description="retrospective: the doubly robust correction learned from "
+    pool_correction: bool = Field(False, description="retrospective: the doubly robust correction learned from "
                                   "every closed deal, spread over the period's deals by amount (less variance)")
     min_closed_deals: int = Field(400, ge=10, le=10_000_000, description="below this many closed deals no causal "
                                   "estimate")
