@@ -59,6 +59,3 @@ class ReferenceHistory:
                     self._cache.clear()
                 self._cache[key] = Snapshot.of(tables_as_of(self.reference, self.latest if key is None else as_of))
             return self._cache[key]
-
-    def as_of(self, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
-        return self.snapshot(as_of).tables

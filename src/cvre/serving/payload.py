@@ -1,4 +1,5 @@
-"""Turn API deals and clients into canonical tables, so scoring reuses the training feature code unchanged."""
+"""Turn API clients into canonical tables, so client scoring reuses the training feature code unchanged (deals go
+through `features.request`, row by row)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,14 @@ import pandas as pd
 
 from cvre.core.schema import (
     ACCOUNTS,
-    ACTIVITIES,
     CHATS,
-    CLOSE_DATE_CHANGES,
     JOBS,
-    LEADS,
     MESSAGES,
     OPPORTUNITIES,
-    STAGE_HISTORY,
     TRANSACTIONS,
     TableSpec,
 )
-from cvre.serving.schemas import ClientIn, DealIn
+from cvre.serving.schemas import ClientIn
 
 
 def _frame(rows: list[dict], spec: TableSpec) -> pd.DataFrame:
@@ -26,39 +23,6 @@ def _frame(rows: list[dict], spec: TableSpec) -> pd.DataFrame:
         if col.name in frame.columns and col.kind == "datetime":
             frame[col.name] = pd.to_datetime(frame[col.name]).astype("datetime64[ns]")
     return frame
-
-
-def deal_tables(deals: list[DealIn]) -> dict[str, pd.DataFrame]:
-    """Opportunities, stage history, activities, leads and close-date changes of the request's deals."""
-    opps, history, acts, leads, changes = [], [], [], [], []
-    for deal in deals:
-        oid = deal.opportunity_id
-        lead_id = deal.lead.lead_id if deal.lead else None
-        opps.append({"opportunity_id": oid, "account_id": deal.account_id, "lead_id": lead_id,
-                     "owner_id": deal.owner_id, "product": deal.product, "business_type": deal.business_type,
-                     "created_at": deal.created_at, "stage": deal.stage, "outcome": "open", "amount": deal.amount,
-                     "currency": "EUR", "expected_close_date": deal.expected_close_date, "closed_at": None})
-        entries = deal.stage_history or []
-        history += [{"stage_event_id": f"{oid}-{i}", "opportunity_id": oid, "stage": e.stage,
-                     "entered_at": e.entered_at} for i, e in enumerate(entries)]
-        acts += [{"activity_id": f"{oid}-{i}", "opportunity_id": oid, "owner_id": deal.owner_id,
-                  "activity_type": a.activity_type, "occurred_at": a.occurred_at, "logged": a.logged}
-                 for i, a in enumerate(deal.activities)]
-        if deal.lead:
-            leads.append({"lead_id": deal.lead.lead_id, "source": deal.lead.source,
-                          "created_at": deal.lead.created_at, "first_response_at": deal.lead.first_response_at,
-                          "converted": True})
-        changes += [{"change_id": f"{oid}-{i}", "opportunity_id": oid, "changed_at": c.changed_at,
-                     "old_expected_close_date": c.old_expected_close_date,
-                     "new_expected_close_date": c.new_expected_close_date}
-                    for i, c in enumerate(deal.close_date_changes)]
-    return {
-        "opportunities": _frame(opps, OPPORTUNITIES),
-        "stage_history": _table(history, STAGE_HISTORY),
-        "activities": _table(acts, ACTIVITIES),
-        "leads": _table(leads, LEADS),
-        "close_date_changes": _table(changes, CLOSE_DATE_CHANGES),
-    }
 
 
 def client_tables(clients: list[ClientIn]) -> dict[str, pd.DataFrame]:
