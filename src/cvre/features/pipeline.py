@@ -105,6 +105,8 @@ def _write_splits(table: pd.DataFrame, contract, label: str, time_col: str, pref
         _write(labelled[split == name], out, f"{prefix}_{name}", run)
 
 
+CAMPAIGN_FIELDS = {"messages": ("delivered_at", "read_at", "replied_at"),
+                   "campaigns": ("campaign_name", "channel", "template_variant")}  # what the funnels read
 DRIVING_TABLES = ("opportunities", "leads", "transactions", "messages")  # the tables feature rows come from
 
 
@@ -184,7 +186,11 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
         run.warnings.append("transactions and accounts.churned absent: client and churn features skipped (map "
                             "accounts.churned for a per-customer label)")
 
-    if "messages" in tables and "campaigns" in tables:
+    lacking = [f"{t}.{c}" for t, cols in CAMPAIGN_FIELDS.items() if t in tables for c in cols
+               if c not in tables[t].columns]
+    if "messages" in tables and "campaigns" in tables and lacking:
+        run.warnings.append(f"campaign features skipped: {', '.join(lacking)} absent (map them for the funnels)")
+    elif "messages" in tables and "campaigns" in tables:
         funnel = campaign_funnel(tables["messages"], tables["campaigns"])
         _write(contact_engagement(tables["messages"], as_of, cfg.campaigns), out, "contact_engagement", run)
         _write(funnel, out, "campaign_funnel", run)

@@ -22,6 +22,8 @@ def _frame(rows: list[dict], spec: TableSpec) -> pd.DataFrame:
     for col in spec.columns:
         if col.name in frame.columns and col.kind == "datetime":
             frame[col.name] = pd.to_datetime(frame[col.name]).astype("datetime64[ns]")
+        elif col.name in frame.columns and col.kind in ("float", "int"):  # a field no row gave: numbers, not None
+            frame[col.name] = pd.to_numeric(frame[col.name], errors="coerce").astype(EMPTY_DTYPES[col.kind])
     return frame
 
 

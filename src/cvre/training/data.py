@@ -86,6 +86,9 @@ def load_task(features_dir: Path, task: Task) -> TaskData:
                                   f"{prefix}_train has; rebuild the features (`cvre features`)")
     if task == "amount":
         label = "amount"
+        if "amount" not in frames["train"].columns:
+            raise NotEnoughData("amount: the deals have no amount (opportunities.amount absent); map "
+                                "opportunities.amount to train the amount model")
         frames = {s: f[f["amount"].notna() & (f["amount"] > 0)] for s, f in frames.items()}
     key_cols = {"churn": ["account_id", "snapshot"], "lead": ["lead_id"]}.get(task, ["opportunity_id"])
     names, cats = manifest[f"{group}_features"], manifest[f"{group}_categories"]

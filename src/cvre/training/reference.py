@@ -40,7 +40,7 @@ def reference_tables(features_dir: Path) -> dict[str, pd.DataFrame]:
     tables = tables_as_of(tables, as_of)
     if "opportunities" in tables:
         opps = tables["opportunities"]
-        tables["opportunities"] = opps[opps["outcome"].isin(["won", "lost"])]
+        tables["opportunities"] = opps[opps["outcome"].isin(["won", "lost"])] if "outcome" in opps else opps.iloc[:0]
     return tables
 
 
