@@ -209,9 +209,10 @@ class CustomerIn(BaseModel):
     account's fields plus the export's own `x_` columns, flat, as `cvre import` writes them. For a churn model
     trained on such a table (`accounts.churned`); a 400 names a field the model needs that is missing."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
-        {"account_id": "C-1", "region": "KS", "created_at": None, "x_day_minutes": 265.1, "x_service_calls": 1,
-         "x_international_plan": False}]})
+    # `example` (OpenAPI 3.0), not `examples`: BentoML's schema model refuses the latter and /docs.json fails
+    model_config = ConfigDict(extra="allow", json_schema_extra={"example": {
+        "account_id": "C-1", "region": "KS", "created_at": None, "x_day_minutes": 265.1, "x_service_calls": 1,
+        "x_international_plan": False}})
     account_id: str = Field(min_length=1, max_length=200)
     industry: str | None = Field(None, max_length=200)
     tier: Literal[TIERS] | None = None  # type: ignore[valid-type]
