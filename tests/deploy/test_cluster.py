@@ -12,6 +12,7 @@ from cvre.deploy.cluster import deal_features_on_cluster
 from cvre.features.config import FeatureConfig
 from cvre.features.deal_table import build_deal_features
 from cvre.features.snapshot import normalise_categories, tables_as_of
+from cvre.training.data import load_task
 
 distributed = pytest.importorskip("distributed", reason="dask's distributed is in the test extra")
 pytestmark = pytest.mark.slow
@@ -35,20 +36,19 @@ def test_partitions_on_the_cluster_equal_one_pass(cluster, small_world):
                                   rtol=1e-9, atol=1e-9)
 
 
-def test_lightgbm_dask_matches_one_machine(cluster):
+def test_lightgbm_dask_matches_one_machine_on_the_win_data(cluster, team_features):
+    """The win task's own train/test split (categories included), the same parameters on one machine and across
+    the cluster's 2 workers (data-parallel: each worker holds half the rows)."""
     import dask.dataframe as dd
     import lightgbm as lgb
-    from sklearn.datasets import make_classification
 
-    X, y = make_classification(n_samples=20_000, n_features=20, n_informative=8, random_state=7)
-    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(20)])
-    train, test = slice(0, 15_000), slice(15_000, None)
+    data = load_task(team_features, "win")
+    X, y, X_test, y_test = data.X["train"], data.y["train"], data.X["test"], data.y["test"]
     params = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "random_state": 7, "verbose": -1}
-    local = lgb.LGBMClassifier(**params).fit(X[train], y[train])
-    dX = dd.from_pandas(X[train], npartitions=2)
-    dy = dd.from_pandas(pd.Series(y[train]), npartitions=2)
-    spread = lgb.DaskLGBMClassifier(client=cluster, **params).fit(dX, dy)
-    auc_local = roc_auc_score(y[test], local.predict_proba(X[test])[:, 1])
-    auc_spread = roc_auc_score(y[test], spread.to_local().predict_proba(X[test])[:, 1])
-    assert auc_local > 0.85
+    local = lgb.LGBMClassifier(**params).fit(X, y)
+    spread = lgb.DaskLGBMClassifier(client=cluster, **params).fit(
+        dd.from_pandas(X, npartitions=2), dd.from_pandas(pd.Series(y, index=X.index), npartitions=2))
+    auc_local = roc_auc_score(y_test, local.predict_proba(X_test)[:, 1])
+    auc_spread = roc_auc_score(y_test, spread.to_local().predict_proba(X_test)[:, 1])
+    assert auc_local > 0.6
     assert abs(auc_spread - auc_local) <= 0.002, (auc_spread, auc_local)
