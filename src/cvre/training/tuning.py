@@ -9,6 +9,7 @@ import logging
 import multiprocessing
 import os
 import socket
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -249,7 +250,7 @@ def tune(data: TaskData, cfg: TrainingConfig, task_cfg: TaskConfig, study_name: 
     deadline = None if cfg.tuning.safety_timeout_s is None else time.monotonic() + cfg.tuning.safety_timeout_s
     with local_workers(cfg.tuning.workers - 1, data, cfg, task_cfg, study_name, fixed,
                        parent.info.run_id if parent else None):
-        work(study, objective, cfg, deadline, progress=True)
+        work(study, objective, cfg, deadline, progress=sys.stderr.isatty())  # no bar redrawn into a pipe or a log
         finish(study, objective, cfg, deadline)
     report_safety_cap(study, cfg.tuning.trials, cfg.tuning.safety_timeout_s)
     return study
