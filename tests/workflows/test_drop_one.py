@@ -12,9 +12,9 @@ holds champions (win, churn) trained on the full world and ONE real BentoML serv
 - explain reads the deal tables and engagement (a demo step) its own tables: each runs on the drops of what
   it reads (`DEAL_TABLES`, the engagement run's `TABLES`).
 
-88 drops on a 300-deal world (15 tables, 73 columns): about 29 min under a load average of 10-16 on 2 cores
-(leakage 399 s, train 393 s over 26/15/26 distinct win/amount/churn feature sets, engagement 269 s, explain
-223 s, features 112 s, report 57 s, monitor 41 s), far from the 3 min aimed at.
+88 drops on a 300-deal world (15 tables, 73 columns): 8 min 02 s at a load average of 0.2-1.9 on 2 cores
+(leakage 125 s, train 96 s over 26/15/26 distinct win/amount/churn feature sets, engagement 60 s, explain 59 s,
+features 39 s, report 18 s, monitor 11 s), about 29 min under a load of 10-16; far from the 3 min aimed at.
 """
 
 from __future__ import annotations
