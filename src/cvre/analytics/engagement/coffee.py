@@ -21,9 +21,12 @@ def active_contacts(as_of: pd.Timestamp, days: int, messages: pd.DataFrame | Non
     """Contacts who read or replied to a campaign, opened a chat or wrote to support, in the last `days`."""
     since = as_of - pd.Timedelta(days=days)
     active: set = set()
-    if messages is not None:
-        touched = (messages["read_at"] > since) | (messages["replied_at"] > since)
-        active |= set(messages.loc[touched.fillna(False), "contact_id"].dropna())
+    if messages is not None:  # a read or reply the export does not carry counts as none
+        touched = pd.Series(False, index=messages.index)
+        for column in ("read_at", "replied_at"):
+            if column in messages:
+                touched |= (messages[column] > since).fillna(False)
+        active |= set(messages.loc[touched, "contact_id"].dropna())
     if chats is not None and "contact_id" in chats:
         active |= set(chats.loc[chats["created_at"] > since, "contact_id"].dropna())
     if chats is None and support_messages is not None:  # without chats, the customers' own messages

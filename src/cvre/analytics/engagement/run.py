@@ -14,11 +14,12 @@ from cvre.analytics.engagement.config import EngagementConfig
 from cvre.core.io import TRUTH_DIR, available_tables, read_tables, write_json
 from cvre.features.campaigns import campaign_funnel, contact_engagement
 from cvre.features.config import CampaignFeatureConfig
-from cvre.features.pipeline import resolve_tables_dir
+from cvre.features.pipeline import CAMPAIGN_FIELDS, resolve_tables_dir
 from cvre.features.snapshot import tables_as_of
 
 ENGAGEMENT_DIR = "engagement"
 TABLES = ("contacts", "leads", "campaigns", "messages", "chats", "support_messages", "ticket_events", "ab_units")
+CHAT_FIELDS = {"chats": ("agent_id", "first_response_at")}  # what the support section reads of chats
 TIME_COLUMNS = {"contacts": "created_at", "leads": "created_at", "campaigns": "sent_at", "messages": "sent_at",
                 "chats": "created_at", "support_messages": "created_at", "ticket_events": "opened_at"}
 
@@ -144,20 +145,33 @@ def fastest_agent_check(truth: dict, board: pd.DataFrame | None) -> dict:
                               "found": board.sort_values("speed_rank")["agent"].iloc[0]}}
 
 
+def lacking(t: dict[str, pd.DataFrame], fields: dict[str, tuple[str, ...]]) -> list[str]:
+    """`table.column` of each field a section reads that its (present) table lacks."""
+    return [f"{name}.{c}" for name, cols in fields.items() if name in t for c in cols if c not in t[name].columns]
+
+
 def run_engagement(data: Path, cfg: EngagementConfig, as_of: str | None = None,
                    out: Path | None = None) -> EngagementRun:
     """Compute every section the tables allow and write them to `out` (default DATA/engagement)."""
     data = Path(data)
     t, snapshot = load_tables(data, as_of)
     tables: dict[str, pd.DataFrame] = {}
-    head: dict = {"as_of": str(snapshot), "sections": []}
-    if "messages" in t and "campaigns" in t:
+    head: dict = {"as_of": str(snapshot), "sections": [], "skipped": []}
+    if missing := lacking(t, CAMPAIGN_FIELDS):
+        head["skipped"].append(f"campaigns: {', '.join(missing)} absent (map them for the funnels)")
+    elif "messages" in t and "campaigns" in t:
         campaign_section(t, snapshot, cfg, tables, head)
         head["sections"].append("campaigns")
     if "contacts" in t:
         audience_section(t, snapshot, cfg, tables, head)
         head["sections"].append("audience")
-    if "chats" in t or "support_messages" in t:
+    if (missing := lacking(t, CHAT_FIELDS)) and "support_messages" not in t:
+        head["skipped"].append(f"support: {', '.join(missing)} absent (map them for response times)")
+    elif missing:  # the support conversations still give response times
+        head["skipped"].append(f"support from chats: {', '.join(missing)} absent; support_messages used")
+        support_section({k: v for k, v in t.items() if k != "chats"}, snapshot, cfg, tables, head)
+        head["sections"].append("support")
+    elif "chats" in t or "support_messages" in t:
         support_section(t, snapshot, cfg, tables, head)
         head["sections"].append("support")
     if "ticket_events" in t:

@@ -51,6 +51,8 @@ def summary_lines(run: EngagementRun) -> list[str]:
 def print_summary(run: EngagementRun, console: Console) -> None:
     for line in summary_lines(run):
         console.print(line)
+    for line in run.headline.get("skipped", []):
+        console.print(f"[yellow]skipped {line}[/]")
     console.print(f"tables (Parquet and CSV): {run.out}")
 
 
