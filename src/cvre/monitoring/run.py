@@ -130,7 +130,7 @@ def run_monitor(task: str, cfg: MonitorConfig, training: TrainingConfig, feature
     """
     client = MlflowClient()
     name = training.registry.names[task]
-    steps = tqdm(total=5, desc=f"monitor {task}", unit="step", disable=not progress)
+    steps = tqdm(total=5, desc=f"monitor {task}", unit="step", disable=None if progress else True)
     ref = load_champion_reference(name, CHAMPION, client)
     steps.update()
     if features_dir is not None:

@@ -85,7 +85,7 @@ def attribute(booster: lgb.Booster, X: pd.DataFrame, amount: np.ndarray, calibra
     sums = {k: np.zeros(F) for k in ("feature_cost", "feature_credit", "feature_abs", "feature_deals")}
     sample_contrib, sample_eur = np.empty((len(sample_index), F), np.float32), np.empty((len(sample_index), F))
     base = p_base = float("nan")
-    with tqdm(total=n, unit="deal", desc="pred_contrib", disable=not progress) as bar:
+    with tqdm(total=n, unit="deal", desc="pred_contrib", disable=None if progress else True) as bar:
         for start in range(0, n, batch_rows):
             stop = min(start + batch_rows, n)
             contrib = booster.predict(X.iloc[start:stop], pred_contrib=True, num_threads=n_jobs)
