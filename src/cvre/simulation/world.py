@@ -74,7 +74,8 @@ def simulate_world(cfg: SimulationConfig, out: Path, policies: tuple[str, ...] =
     defect_writer = ChunkedTableWriter(truth_dir, "defects")
     truth_parts = []
     starts = list(range(0, cfg.deals, cfg.world.chunk_deals))
-    for chunk_no, first in enumerate(tqdm(starts, desc="simulating deals", unit="chunk", disable=None if progress else True)):
+    bar = tqdm(starts, desc="simulating deals", unit="chunk", disable=None if progress else True)  # None: tty only
+    for chunk_no, first in enumerate(bar):
         n = min(cfg.world.chunk_deals, cfg.deals - first)
         chunk = simulate_deal_chunk(_rng(cfg.seed, _STREAM_DEALS, chunk_no, *draw), cast, cfg, first, n, end_day)
         tables, truth, found = export_deal_chunk(_rng(cfg.seed, _STREAM_EXPORT, chunk_no, *draw), chunk, cast, cfg,
