@@ -146,19 +146,23 @@ def make_objective(data: TaskData, cfg: TrainingConfig, task_cfg: TaskConfig, fi
         trial.set_user_attr("worker", worker_id())
         params = sample_params(trial, data.task, cfg, task_cfg) | (fixed or {})
         nested = {"nested": True} if mlflow.active_run() else {"tags": {PARENT_TAG: parent_run} if parent_run else {}}
+        pruned = None
         with mlflow.start_run(run_name=f"trial-{trial.number}", **nested):
             mlflow.set_tags(owner_tags())  # a killed worker's trial run is marked FAILED by the next training run
             mlflow.log_params({k: v for k, v in trial.params.items()})
             try:
                 booster = fit_booster(params, data, cfg, [pruning_callback(trial, metric)])
-            except optuna.TrialPruned:
+            except optuna.TrialPruned as stop:  # a pruned trial is a finished run, not a failed one
                 mlflow.set_tag("pruned", "true")
-                raise
-            value = booster.best_score["valid_0"][metric]
-            trial.set_user_attr("best_iteration", booster.best_iteration)
-            mlflow.log_metrics({f"valid_{metric}": value, "best_iteration": booster.best_iteration})
-            mlflow.set_tag("pruned", "false")
-            return value
+                pruned = stop
+            else:
+                value = booster.best_score["valid_0"][metric]
+                trial.set_user_attr("best_iteration", booster.best_iteration)
+                mlflow.log_metrics({f"valid_{metric}": value, "best_iteration": booster.best_iteration})
+                mlflow.set_tag("pruned", "false")
+        if pruned is not None:
+            raise pruned
+        return value
 
     return objective
 
