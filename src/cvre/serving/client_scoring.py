@@ -133,9 +133,14 @@ def customer_feature_rows(customers: list[CustomerIn], models: ClientModels, as_
                              for c in customers])
     accounts["created_at"] = pd.to_datetime(accounts["created_at"]).astype("datetime64[ns]")
     rows = customer_rows(accounts, as_of)
+    categories = models.churn.spec["categories"]
     for name in models.customer_fields:
         if name not in ACCOUNT_FIELDS:
             rows[name] = _export_column([c.export_columns.get(name) for c in customers])
+    for name in models.churn.spec["features"]:
+        if name not in rows:  # its field was sent as null by every customer (check_customers saw it sent)
+            rows[name] = np.full(len(rows), None if name in categories else np.nan,
+                                 dtype=object if name in categories else float)
     return rows
 
 
