@@ -107,6 +107,14 @@ def _write_splits(table: pd.DataFrame, contract, label: str, time_col: str, pref
 
 CAMPAIGN_FIELDS = {"messages": ("delivered_at", "read_at", "replied_at"),
                    "campaigns": ("campaign_name", "channel", "template_variant")}  # what the funnels read
+
+
+def lacking_fields(tables: dict[str, pd.DataFrame], fields: dict[str, tuple[str, ...]]) -> list[str]:
+    """`table.column` of each field in `fields` that its table, where present, lacks."""
+    return [f"{name}.{c}" for name, cols in fields.items() if name in tables for c in cols
+            if c not in tables[name].columns]
+
+
 DRIVING_TABLES = ("opportunities", "leads", "transactions", "messages")  # the tables feature rows come from
 
 
@@ -186,8 +194,7 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
         run.warnings.append("transactions and accounts.churned absent: client and churn features skipped (map "
                             "accounts.churned for a per-customer label)")
 
-    lacking = [f"{t}.{c}" for t, cols in CAMPAIGN_FIELDS.items() if t in tables for c in cols
-               if c not in tables[t].columns]
+    lacking = lacking_fields(tables, CAMPAIGN_FIELDS)
     if "messages" in tables and "campaigns" in tables and lacking:
         run.warnings.append(f"campaign features skipped: {', '.join(lacking)} absent (map them for the funnels)")
     elif "messages" in tables and "campaigns" in tables:

@@ -14,7 +14,7 @@ from cvre.analytics.engagement.config import EngagementConfig
 from cvre.core.io import TRUTH_DIR, available_tables, read_tables, write_json
 from cvre.features.campaigns import campaign_funnel, contact_engagement
 from cvre.features.config import CampaignFeatureConfig
-from cvre.features.pipeline import CAMPAIGN_FIELDS, resolve_tables_dir
+from cvre.features.pipeline import CAMPAIGN_FIELDS, lacking_fields, resolve_tables_dir
 from cvre.features.snapshot import tables_as_of
 
 ENGAGEMENT_DIR = "engagement"
@@ -145,11 +145,6 @@ def fastest_agent_check(truth: dict, board: pd.DataFrame | None) -> dict:
                               "found": board.sort_values("speed_rank")["agent"].iloc[0]}}
 
 
-def lacking(t: dict[str, pd.DataFrame], fields: dict[str, tuple[str, ...]]) -> list[str]:
-    """`table.column` of each field a section reads that its (present) table lacks."""
-    return [f"{name}.{c}" for name, cols in fields.items() if name in t for c in cols if c not in t[name].columns]
-
-
 def run_engagement(data: Path, cfg: EngagementConfig, as_of: str | None = None,
                    out: Path | None = None) -> EngagementRun:
     """Compute every section the tables allow and write them to `out` (default DATA/engagement)."""
@@ -157,7 +152,7 @@ def run_engagement(data: Path, cfg: EngagementConfig, as_of: str | None = None,
     t, snapshot = load_tables(data, as_of)
     tables: dict[str, pd.DataFrame] = {}
     head: dict = {"as_of": str(snapshot), "sections": [], "skipped": []}
-    if missing := lacking(t, CAMPAIGN_FIELDS):
+    if missing := lacking_fields(t, CAMPAIGN_FIELDS):
         head["skipped"].append(f"campaigns: {', '.join(missing)} absent (map them for the funnels)")
     elif "messages" in t and "campaigns" in t:
         campaign_section(t, snapshot, cfg, tables, head)
@@ -165,14 +160,12 @@ def run_engagement(data: Path, cfg: EngagementConfig, as_of: str | None = None,
     if "contacts" in t:
         audience_section(t, snapshot, cfg, tables, head)
         head["sections"].append("audience")
-    if (missing := lacking(t, CHAT_FIELDS)) and "support_messages" not in t:
-        head["skipped"].append(f"support: {', '.join(missing)} absent (map them for response times)")
-    elif missing:  # the support conversations still give response times
-        head["skipped"].append(f"support from chats: {', '.join(missing)} absent; support_messages used")
-        support_section({k: v for k, v in t.items() if k != "chats"}, snapshot, cfg, tables, head)
-        head["sections"].append("support")
-    elif "chats" in t or "support_messages" in t:
-        support_section(t, snapshot, cfg, tables, head)
+    if missing := lacking_fields(t, CHAT_FIELDS):  # without them, chats give no response times
+        fallback = "support_messages used" if "support_messages" in t else "map them for response times"
+        head["skipped"].append(f"support from chats: {', '.join(missing)} absent; {fallback}")
+    support = {k: v for k, v in t.items() if not (missing and k == "chats")}
+    if "chats" in support or "support_messages" in support:
+        support_section(support, snapshot, cfg, tables, head)
         head["sections"].append("support")
     if "ticket_events" in t:
         tickets_ = tickets.tickets_from_events(t["ticket_events"])
