@@ -2,6 +2,7 @@
 period from the simulator, the drift verdicts, the false-alarm rate, reports, MLflow, Evidently, retraining."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,15 @@ from mlflow import MlflowClient
 
 from cvre.features.config import FeatureConfig
 from cvre.features.pipeline import build_features
+from cvre.features.spec import MANIFEST
 from cvre.monitoring.assess import TooFewRows, assess
 from cvre.monitoring.config import MonitorConfig
-from cvre.monitoring.current import current_from_features, current_from_log
+from cvre.monitoring.current import (
+    FeatureSpecMismatch,
+    current_from_features,
+    current_from_log,
+    settings_changed,
+)
 from cvre.monitoring.policy import ALERT, OK, RETRAINED
 from cvre.monitoring.run import run_monitor
 from cvre.simulation.config import SimulationConfig
@@ -152,3 +159,24 @@ def test_scoring_log_is_a_current_batch(periods, tmp_path):
     current = current_from_log(tmp_path, ref)
     assert len(current.scored) == len(scored) and current.labelled is None
     assert "lead_source" in assess(ref, current.scored, None, _monitor_cfg(tmp_path)).drifted
+
+
+def test_a_later_run_built_with_other_deal_settings_is_refused_by_name(periods, tmp_path):
+    """Issue 12: monitoring reads deal rows only through the champion's feature spec; a later run whose stall
+    threshold differs would measure drift of our own making."""
+    folders, _, _ = periods
+    ref = load_champion_reference("cvre-win")
+    other = tmp_path / "features"
+    shutil.copytree(folders["same"], other)
+    manifest = json.loads((other / MANIFEST).read_text())
+    manifest["config"]["deals"]["stall_days"] = 45.0
+    (other / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(FeatureSpecMismatch, match=r"stall_days: 30\.0 -> 45\.0"):
+        current_from_features(other, ref, "models:/cvre-win@champion")
+    assert len(current_from_features(folders["same"], ref, "models:/cvre-win@champion").scored) > 0
+
+
+def test_settings_changed_names_nested_fields():
+    assert settings_changed({"a": 1, "b": {"c": [7, 30]}}, {"a": 1, "b": {"c": [7, 60]}, "d": 2}) == [
+        "b.c: [7, 30] -> [7, 60]", "d: None -> 2"]
+    assert settings_changed({"a": 1}, {"a": 1}) == []
