@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from cvre.analytics.config import LeakageConfig
+from cvre.analytics.dashboards.data import deal_context
 from cvre.analytics.run import leakage_snapshot, run_leakage
-from cvre.features.config import FeatureConfig
+from cvre.features.config import DealFeatureConfig, FeatureConfig
 from cvre.features.pipeline import build_features
 
 pytestmark = pytest.mark.slow
@@ -34,3 +35,14 @@ def test_plain_leakage_scores_at_the_feature_runs_snapshot(world_copy, tmp_path)
     open_rows = pd.read_parquet(run.out / "deals_score.parquet")
     assert sorted(scored["opportunity_id"]) == sorted(open_rows["opportunity_id"])
     assert result.headline["deals"] == len(open_rows) and result.headline["rules_version"].startswith("v")
+
+
+def test_dashboard_deals_use_the_settings_the_leakage_run_used(world_copy, tmp_path):
+    """Issue 12: the dashboards rebuild the leakage run's deals with the deal settings that run used (a champion's
+    spec, recorded in headline.json), not with features.yaml's."""
+    result = run_leakage(world_copy, LeakageConfig(probability="stage_rates"), out=tmp_path / "leakage")
+    assert result.headline["deal_features"] is None  # no champion: the feature run's own rows and settings
+    used = DealFeatureConfig(activity_windows_days=[14])
+    deals = deal_context(world_copy, result.headline | {"deal_features": used.model_dump(mode="json")})
+    assert "activities_14d" in deals.columns and "activities_7d" not in deals.columns
+    assert "activities_7d" in deal_context(world_copy, result.headline).columns

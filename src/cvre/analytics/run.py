@@ -113,7 +113,8 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
     tables = snapshot_tables(data, snapshot)
     champion = champion_for(data, cfg.probability, force)
     spec = getattr(champion[0], "feature_spec", None) if isinstance(champion, tuple) else None
-    every_deal = deal_rows(data, snapshot, tables, spec.deals if spec is not None else None)
+    deal_cfg = spec.deals if spec is not None else None  # the champion's: every table of this run is built with it
+    every_deal = deal_rows(data, snapshot, tables, deal_cfg)
     deals = scoped(every_deal.copy(), tables, cfg.scope)
     chosen = win_probability(deals, tables, data, cfg.probability, force, champion)
     model = chosen.model
@@ -125,7 +126,8 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
     head = headline(per_deal, scenarios, trust, cfg) | {
         "as_of": str(snapshot.date()), "scope": cfg.scope, "scope_covers": SCOPE_WORDS[cfg.scope],
         "probability": chosen.source, "probability_note": chosen.note, "low_data": chosen.low_data,
-        "feature_sources": behaviour_sources(tables), "rules_version": cfg.rules.version}
+        "feature_sources": behaviour_sources(tables), "rules_version": cfg.rules.version,
+        "deal_features": None if deal_cfg is None else deal_cfg.model_dump(mode="json")}
     if model is not None:
         recovery = model_recovery(deals, per_deal["amount_used"], model, cfg, gov)
         scenarios = scenarios.merge(recovery, on="scenario", how="left")
@@ -135,8 +137,8 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
         scenarios["rule_error_vs_truth"] = scenarios["recovered_ev"] / scenarios["truth_recovered_ev"] - 1.0
         if "model_recovered_ev" in scenarios:
             scenarios["model_error_vs_truth"] = scenarios["model_recovered_ev"] / scenarios["truth_recovered_ev"] - 1
-    causal = causal_run(lambda when, scope: scoped_deals(data, when, scope), data, snapshot, cfg.scope, cfg.recovery,
-                        list(cfg.scenarios), cfg.segments, gov, amount_of=impute_amounts)
+    causal = causal_run(lambda when, scope: scoped_deals(data, when, scope, spec=deal_cfg), data, snapshot, cfg.scope,
+                        cfg.recovery, list(cfg.scenarios), cfg.segments, gov, amount_of=impute_amounts)
     per_deal, scenarios, extra = add_causal_to_run(per_deal, scenarios, head, causal, data, gov, cfg.recovery.level)
     segments = pd.concat([segment_summary(per_deal, deals, s) for s in cfg.segments], ignore_index=True)
     out = Path(out) if out else data / LEAKAGE_DIR

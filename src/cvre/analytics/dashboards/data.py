@@ -13,6 +13,7 @@ import pandas as pd
 from cvre.analytics.dashboards.config import ReportConfig
 from cvre.analytics.rules import BEHAVIOURS, TRUST_SHARES, trust_evidence
 from cvre.core.rules import BehaviourRules
+from cvre.features.config import DealFeatureConfig
 
 TABLES = ("deals", "behaviours", "scenarios", "segments")
 UNKNOWN = "unknown"  # as analytics.rules.segment_summary labels a missing segment value
@@ -45,10 +46,13 @@ def read_leakage(leakage_dir: Path) -> LeakageOutputs:
 
 
 def deal_context(data: Path, headline: dict) -> pd.DataFrame:
-    """The scored deals' features at the leakage run's snapshot and scope (slicer keys, trust evidence)."""
+    """The scored deals' features at the leakage run's snapshot and scope (slicer keys, trust evidence), built with
+    the deal feature settings that run used (the champion's spec), not whatever features.yaml says now."""
     from cvre.analytics.run import scoped_deals
 
-    return scoped_deals(Path(data), pd.Timestamp(headline["as_of"]), headline["scope"])
+    used = headline.get("deal_features")
+    return scoped_deals(Path(data), pd.Timestamp(headline["as_of"]), headline["scope"],
+                        spec=None if used is None else DealFeatureConfig.model_validate(used))
 
 
 def primary_behaviour(deals: pd.DataFrame, haircuts: dict[str, float]) -> pd.Series:
