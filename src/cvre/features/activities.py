@@ -13,7 +13,9 @@ import polars as pl
 from cvre.core.schema import ACTIVITY_TYPES
 from cvre.features.config import DealFeatureConfig
 from cvre.features.frames import deal_rows
-from cvre.features.timeline import days_between, seconds
+from cvre.features.timeline import days_between, seconds, sorted_by_group_time
+
+DAYS_PER_SECOND = 1 / 86_400.0  # activity ages as the Polars engine computed them (x * 1/86400), to the last bit
 
 
 def deal_activities(acts: pd.DataFrame | pl.DataFrame | None, cut: pd.DataFrame) -> pl.DataFrame:
@@ -22,53 +24,53 @@ def deal_activities(acts: pd.DataFrame | pl.DataFrame | None, cut: pd.DataFrame)
     if acts is None:
         return pl.DataFrame(schema={"t": pl.Int64, "type_code": pl.Int8, "logged": pl.Boolean, "d": pl.Int64,
                                     "cutoff_s": pl.Int64})
-    codes = pl.DataFrame({"activity_type": list(ACTIVITY_TYPES), "type_code": range(len(ACTIVITY_TYPES))},
-                         schema={"activity_type": pl.String, "type_code": pl.Int8})
     columns = set(acts.columns)
-    rows = deal_rows(acts, cut, "occurred_at",
-                     activity_type=(pl.col("activity_type").cast(pl.String) if "activity_type" in columns
-                                    else pl.lit(None, pl.String)),
+    type_code = (pl.col("activity_type").cast(pl.String)
+                 .replace_strict(list(ACTIVITY_TYPES), list(range(len(ACTIVITY_TYPES))), default=-1,
+                                 return_dtype=pl.Int8).fill_null(-1)
+                 if "activity_type" in columns else pl.lit(-1, pl.Int8))
+    rows = deal_rows(acts, cut, "occurred_at", type_code=type_code,
                      logged=pl.col("logged").fill_null(False) if "logged" in columns else pl.lit(True))
-    return (rows.join(codes, on="activity_type", how="left")
-            .select("t", pl.col("type_code").fill_null(-1), "logged", "d", "cutoff_s"))
+    return rows.select("t", "type_code", "logged", "d", "cutoff_s")
 
 
 def activity_features(acts: pl.DataFrame, cut: pd.DataFrame, cfg: DealFeatureConfig) -> pd.DataFrame:
-    """Per deal of `cut` (rows aligned): counts by type and window, totals, logged share, recency and longest gap."""
-    n = len(cut)
-    age = (pl.col("cutoff_s") - pl.col("t")).cast(pl.Float64) / 86_400.0
-    flags: list[pl.Expr] = []  # per activity, then plain sums per deal (Polars' fast group-by path)
+    """Per deal of `cut` (rows aligned): counts by type and window, totals, logged share, recency and longest gap.
+
+    Counted with one `np.bincount` per window over (deal, type) slots; first, last and longest step between
+    activities from the (deal, time) pairs sorted once as single integers.
+    """
+    n, types = len(cut), len(ACTIVITY_TYPES) + 1  # slot 0: an unknown type, counted in the totals only
+    d, t = acts["d"].to_numpy(), acts["t"].to_numpy()
+    age = (acts["cutoff_s"].to_numpy() - t).astype(float) * DAYS_PER_SECOND
+    slot = d * types + (acts["type_code"].to_numpy().astype(np.int64) + 1)
+    cols: dict[str, np.ndarray] = {}
     for window in cfg.activity_windows_days:
-        inside = pl.col("age") < window
-        flags += [(inside & (pl.col("type_code") == k)).alias(f"{name}s_{window}d")
-                  for k, name in enumerate(ACTIVITY_TYPES)]
-        flags.append(inside.alias(f"activities_{window}d"))
-    counts = [flag.meta.output_name() for flag in flags]
-    same_deal = pl.col("d") == pl.col("d").shift(1)  # rows sorted by deal and time: the step from the previous one
-    grouped = (acts.lazy().sort("d", "t").with_columns(age=age)
-               .with_columns(*flags, step=pl.when(same_deal).then(pl.col("t") - pl.col("t").shift(1)))
-               .group_by("d").agg(pl.col(counts).sum(), pl.len().alias("activities_total"), pl.col("logged").sum(),
-                                  pl.col("age").min().alias("days_since_last_activity"),
-                                  pl.col("t").min().alias("first_t"), pl.col("step").max().alias("longest_step_s"))
-               .collect())
-    rows = grouped["d"].to_numpy()
-
-    def column(name: str, empty: float) -> np.ndarray:
-        out = np.full(n, empty, dtype=float)
-        out[rows] = grouped[name].cast(pl.Float64).to_numpy()
-        return out
-
-    cols = {name: column(name, 0.0) for name in counts}
-    total = column("activities_total", 0.0)
+        by_type = np.bincount(slot[age < window], minlength=n * types).reshape(n, types).astype(float)
+        cols |= {f"{name}s_{window}d": by_type[:, k + 1] for k, name in enumerate(ACTIVITY_TYPES)}
+        cols[f"activities_{window}d"] = by_type.sum(axis=1)
+    total = np.bincount(d, minlength=n).astype(float)
+    logged = np.bincount(d, weights=acts["logged"].to_numpy().astype(float), minlength=n)
     age_days = days_between(cut["cutoff"], cut["created_at"])
     cols["activities_total"] = total
     cols["activities_per_30d"] = total / np.maximum(age_days, 1.0) * 30.0
-    cols["logged_share"] = np.where(total > 0, column("logged", 0.0) / np.maximum(total, 1), np.nan)
-    cols["days_since_last_activity"] = column("days_since_last_activity", np.nan)
+    cols["logged_share"] = np.where(total > 0, logged / np.maximum(total, 1), np.nan)
+    dd, tt = sorted_by_group_time(d, t)
+    first_row = np.flatnonzero(np.r_[True, dd[1:] != dd[:-1]][:len(dd)])
+    rows = dd[first_row]  # the deals with activities
+    last_t = tt[np.r_[first_row[1:], len(tt)][:len(first_row)] - 1]
+    step = np.r_[-1, np.diff(tt)][:len(tt)]
+    step[first_row] = -1  # no step into a deal's first activity
+    longest_step = np.maximum.reduceat(step, first_row) if len(first_row) else step
+    cutoff_s = seconds(cut["cutoff"])
+    since_last = np.full(n, np.nan)
+    since_last[rows] = (cutoff_s[rows] - last_t).astype(float) * DAYS_PER_SECOND
+    cols["days_since_last_activity"] = since_last
     first_gap = np.full(n, np.nan)  # from the deal's creation to its first activity
-    first_gap[rows] = (grouped["first_t"].to_numpy() - seconds(cut["created_at"])[rows]) / 86_400.0
-    longest = np.fmax(np.fmax(first_gap, column("longest_step_s", np.nan) / 86_400.0),
-                      cols["days_since_last_activity"])
+    first_gap[rows] = (tt[first_row] - seconds(cut["created_at"])[rows]) / 86_400.0
+    longest_step_days = np.full(n, np.nan)
+    longest_step_days[rows] = np.where(longest_step >= 0, longest_step.astype(float), np.nan) / 86_400.0
+    longest = np.fmax(np.fmax(first_gap, longest_step_days), since_last)
     cols["longest_gap_days"] = np.where(total > 0, longest, age_days)
     cols["no_activity"] = total == 0
     return pd.DataFrame(cols)

@@ -57,6 +57,28 @@ def composite(group: np.ndarray, secs: np.ndarray) -> np.ndarray:
     return group.astype(np.int64) * _SCALE + (secs - np.int64(-10**9))
 
 
+def fits_composite(group: np.ndarray, secs: np.ndarray) -> bool:
+    """Whether `composite` keeps (group, seconds) in order: times within 1938-2255, fewer than 9e8 groups."""
+    return not len(group) or (group.min() >= 0 and group.max() < 9 * 10**8 and secs.min() >= -10**9
+                              and secs.max() < 9 * 10**9)
+
+
+def order_by_group_time(group: np.ndarray, secs: np.ndarray) -> np.ndarray:
+    """Stable order by group, then time: one int64 key where it fits (several times faster than np.lexsort)."""
+    if fits_composite(group, secs):
+        return np.argsort(composite(group, secs), kind="stable")
+    return np.lexsort((secs, group))
+
+
+def sorted_by_group_time(group: np.ndarray, secs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group, secs) pairs sorted by group, then time."""
+    if fits_composite(group, secs):
+        key = np.sort(composite(group, secs))
+        return key // _SCALE, key % _SCALE - np.int64(10**9)
+    order = np.lexsort((secs, group))
+    return group[order], secs[order]
+
+
 def count_in_window(event_group: np.ndarray, event_secs: np.ndarray, query_group: np.ndarray,
                     start_secs: np.ndarray, end_secs: np.ndarray) -> np.ndarray:
     """Events of each query's group with start <= time < end (sorted searches, no loops)."""
@@ -64,6 +86,14 @@ def count_in_window(event_group: np.ndarray, event_secs: np.ndarray, query_group
     lo = np.searchsorted(keys, composite(query_group, start_secs), side="left")
     hi = np.searchsorted(keys, composite(query_group, end_secs), side="left")
     return hi - lo
+
+
+def search_sorted(haystack: np.ndarray, needles: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """`np.searchsorted(haystack, needles)`, the needles looked up in increasing order (`order`: their argsort):
+    the same positions, with far fewer cache misses on millions of needles."""
+    out = np.empty(len(needles), dtype=np.intp)
+    out[order] = np.searchsorted(haystack, needles[order])
+    return out
 
 
 def per_group(values: np.ndarray, group: np.ndarray, n: int, how: str) -> np.ndarray:
