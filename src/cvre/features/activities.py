@@ -56,11 +56,12 @@ def activity_features(acts: pl.DataFrame, cut: pd.DataFrame, cfg: DealFeatureCon
     cols["activities_per_30d"] = total / np.maximum(age_days, 1.0) * 30.0
     cols["logged_share"] = np.where(total > 0, logged / np.maximum(total, 1), np.nan)
     dd, tt = sorted_by_group_time(d, t)
-    first_row = np.flatnonzero(np.r_[True, dd[1:] != dd[:-1]][:len(dd)])
+    first_row = np.flatnonzero(np.diff(dd, prepend=-1))
     rows = dd[first_row]  # the deals with activities
-    last_t = tt[np.r_[first_row[1:], len(tt)][:len(first_row)] - 1]
-    step = np.r_[-1, np.diff(tt)][:len(tt)]
-    step[first_row] = -1  # no step into a deal's first activity
+    last_row = np.append(first_row[1:], len(tt))[:len(first_row)] - 1
+    last_t = tt[last_row]
+    step = np.diff(tt, append=tt[-1:])  # step[i]: from activity i to the next
+    step[last_row] = -1  # no step from a deal's last activity into the next deal
     longest_step = np.maximum.reduceat(step, first_row) if len(first_row) else step
     cutoff_s = seconds(cut["cutoff"])
     since_last = np.full(n, np.nan)

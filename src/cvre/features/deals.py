@@ -30,7 +30,8 @@ ONE_SECOND = pd.Timedelta(seconds=1)
 
 
 def deal_cutoffs(opps: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """One row per deal: its cutoff, label (won 1/0, open NaN) and whether it is open at `as_of`.
+    """One row per deal: its cutoff, label (won 1/0, open NaN) and whether it is open at `as_of`; indexed by
+    the deal's position in `opps`.
 
     A closed deal is described just before its close, never before its creation (a deal closed at its creation
     instant has age 0). A closed deal without a close date (exports without one) is described as exported, at
@@ -53,7 +54,8 @@ def deal_cutoffs(opps: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
             "cutoff": pd.to_datetime(cutoff),
             "won": np.where(closed, (outcome[keep] == "won").fillna(False).to_numpy().astype(float), np.nan),
             "is_open": ~closed,
-        }
+        },
+        index=np.flatnonzero(keep),
     )
 
 

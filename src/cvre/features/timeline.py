@@ -57,26 +57,34 @@ def composite(group: np.ndarray, secs: np.ndarray) -> np.ndarray:
     return group.astype(np.int64) * _SCALE + (secs - np.int64(-10**9))
 
 
-def fits_composite(group: np.ndarray, secs: np.ndarray) -> bool:
-    """Whether `composite` keeps (group, seconds) in order: times within 1938-2255, fewer than 9e8 groups."""
-    return not len(group) or (group.min() >= 0 and group.max() < 9 * 10**8 and secs.min() >= -10**9
-                              and secs.max() < 9 * 10**9)
+def _packed(group: np.ndarray, secs: np.ndarray) -> tuple[np.ndarray, int, int] | None:
+    """(group, secs) packed in one int64 that sorts as the pair (group high bits, secs - min low bits), with the
+    bit count and the min; None where they do not fit (e.g. a missing time's very small number)."""
+    if not len(group):
+        return np.zeros(0, dtype=np.int64), 0, 0
+    low, bits = int(secs.min()), int(int(secs.max()) - int(secs.min())).bit_length()
+    if group.min() < 0 or int(group.max()).bit_length() + bits > 62:
+        return None
+    key = group.astype(np.int64) << bits
+    key |= secs - low
+    return key, bits, low
 
 
 def order_by_group_time(group: np.ndarray, secs: np.ndarray) -> np.ndarray:
     """Stable order by group, then time: one int64 key where it fits (several times faster than np.lexsort)."""
-    if fits_composite(group, secs):
-        return np.argsort(composite(group, secs), kind="stable")
-    return np.lexsort((secs, group))
+    packed = _packed(group, secs)
+    return np.lexsort((secs, group)) if packed is None else np.argsort(packed[0], kind="stable")
 
 
 def sorted_by_group_time(group: np.ndarray, secs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(group, secs) pairs sorted by group, then time."""
-    if fits_composite(group, secs):
-        key = np.sort(composite(group, secs))
-        return key // _SCALE, key % _SCALE - np.int64(10**9)
-    order = np.lexsort((secs, group))
-    return group[order], secs[order]
+    packed = _packed(group, secs)
+    if packed is None:
+        order = np.lexsort((secs, group))
+        return group[order], secs[order]
+    key, bits, low = packed
+    key.sort()
+    return key >> bits, (key & ((1 << bits) - 1)) + low
 
 
 def count_in_window(event_group: np.ndarray, event_secs: np.ndarray, query_group: np.ndarray,
