@@ -30,7 +30,7 @@ def as_polars(frame: pd.DataFrame | pl.DataFrame) -> pl.DataFrame:
     """A pandas table as a Polars frame (strings and categories as strings, NaN as null); Polars frames as they are."""
     if isinstance(frame, pl.DataFrame):
         return frame
-    out = pl.from_pandas(frame.reset_index(drop=True), nan_to_null=True)
+    out = pl.from_pandas(frame, nan_to_null=True)  # the index is left out (a reset_index would copy every column)
     cats = [name for name, dtype in out.schema.items() if dtype in (pl.Categorical, pl.Enum)]
     return out.with_columns(pl.col(cats).cast(pl.String)) if cats else out
 

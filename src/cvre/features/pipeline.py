@@ -7,10 +7,14 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from cvre.core.field_sources import feature_sources
-from cvre.core.io import TRUTH_DIR, available_tables, read_table, read_tables, write_json
+from cvre.core.io import TRUTH_DIR, available_tables, read_table, read_tables, table_path, write_json
 from cvre.core.provenance import data_source, tables_folder
 from cvre.features.campaigns import campaign_funnel, compare_by, contact_engagement
 from cvre.features.clients import churn_labels, client_features, with_account
@@ -99,10 +103,11 @@ def _write(df: pd.DataFrame, out: Path, name: str, run: FeatureRun) -> None:
 def _write_splits(table: pd.DataFrame, contract, label: str, time_col: str, prefix: str, out: Path,
                   run: FeatureRun, cfg: FeatureConfig, split: pd.Series | None = None) -> None:
     check_contract(table, contract, prefix)
-    labelled = table[table[label].notna()]
-    split = split_by_time(labelled[time_col], cfg.split) if split is None else split[table[label].notna()]
+    known = table[label].notna().to_numpy(dtype=bool)
+    labelled = np.flatnonzero(known)  # positions: each split is one take of the table, not a take of a take
+    split = split_by_time(table[time_col][known], cfg.split) if split is None else np.asarray(split)[known]
     for name in SPLITS:
-        _write(labelled[split == name], out, f"{prefix}_{name}", run)
+        _write(table.iloc[labelled[split == name]], out, f"{prefix}_{name}", run)
 
 
 CAMPAIGN_FIELDS = {"messages": ("delivered_at", "read_at", "replied_at"),
@@ -156,9 +161,7 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
         _write_splits(deals, DEAL_CONTRACT, "won", _deal_split_time(deals, as_of, run), "deals", out, run, cfg)
         _write(deals[deals["is_open"]], out, "deals_score", run)
         if (truth_dir / "deals_truth.parquet").exists():
-            truth = read_table(truth_dir, "deals_truth", ["opportunity_id", "true_win_prob", "true_expected_amount",
-                                                          "true_amount"])
-            _write(truth[truth["opportunity_id"].isin(deals["opportunity_id"])], out, "deals_truth", run)
+            _write(_deal_truth(truth_dir, deals["opportunity_id"]), out, "deals_truth", run)
     else:
         run.warnings.append("opportunities absent: deal features skipped")
 
@@ -218,6 +221,13 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
                 "lead_features": run.lead_features, "lead_categories": run.lead_categories,
                 "config": cfg.model_dump(mode="json")}, out / "feature_manifest.json")
     return run
+
+
+def _deal_truth(truth_dir: Path, deal_ids: pd.Series) -> pd.DataFrame:
+    """The simulator's truth of the featurised deals (evaluation only); matched in Arrow, not by pandas' isin."""
+    truth = pq.read_table(table_path(truth_dir, "deals_truth"),
+                          columns=["opportunity_id", "true_win_prob", "true_expected_amount", "true_amount"])
+    return truth.filter(pc.is_in(truth["opportunity_id"], value_set=pa.array(deal_ids, type=pa.string()))).to_pandas()
 
 
 def _client_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:

@@ -58,7 +58,7 @@ def table_as_of(df: pd.DataFrame, table: str, as_of: pd.Timestamp) -> pd.DataFra
     reopened = out["closed_at"] > as_of if table == "opportunities" and "closed_at" in out.columns else None
     later = [c for c in LATER_TIMES.get(table, ()) if c in out.columns]
     if later:
-        out = out.copy()
+        out = out.copy(deep=False)  # the blanked columns are new arrays; the others are shared, never written
         for col in later:
             out[col] = out[col].where(~(out[col] > as_of))
     if reopened is not None:
