@@ -58,3 +58,11 @@ def test_contract_names_the_column():
         check_contract(bad, DEAL_CONTRACT, "deals")
     with pytest.raises(ContractError, match="undeclared columns"):
         check_contract(pd.DataFrame({"mystery": [1]}), DEAL_CONTRACT, "deals")
+
+
+def test_a_failed_table_write_fails_the_run_before_the_manifest(small_world, tmp_path):
+    """Tables are written on a second thread: a write that fails still raises, and no manifest claims the run."""
+    (tmp_path / "deals_train.parquet").mkdir()  # a folder where the table goes: writing it fails
+    with pytest.raises(OSError):
+        build_features(small_world, FeatureConfig(), out=tmp_path)
+    assert not (tmp_path / "feature_manifest.json").exists()

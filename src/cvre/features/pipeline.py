@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,8 @@ class FeatureRun:
     client_features: list[str] = field(default_factory=list)
     client_categories: list[str] = field(default_factory=list)
     churn_label: str = "absent"  # "label column" (the export's own) or "transactions" (no purchase in the horizon)
+    writes: Executor | None = field(default=None, repr=False)  # where tables are written while the next is built
+    pending: list[Future] = field(default_factory=list, repr=False)
 
 
 resolve_tables_dir = tables_folder  # a simulated world keeps its tables under export/; an import at the top
@@ -96,8 +99,20 @@ def _unusable_fields(tables_dir: Path) -> set[str]:
 
 
 def _write(df: pd.DataFrame, out: Path, name: str, run: FeatureRun) -> None:
-    df.to_parquet(out / f"{name}.parquet", index=False)
+    """Write one table, in the background when the run has a writer (`df` is never changed afterwards)."""
+    path = out / f"{name}.parquet"
+    if run.writes is None:
+        df.to_parquet(path, index=False)
+    else:
+        run.pending.append(run.writes.submit(df.to_parquet, path, index=False))
     run.rows[name] = len(df)
+
+
+def _finish_writes(run: FeatureRun) -> None:
+    """Wait for the background writes; the first failed one raises."""
+    for done in run.pending:
+        done.result()
+    run.pending.clear()
 
 
 def _write_splits(table: pd.DataFrame, contract, label: str, time_col: str, prefix: str, out: Path,
@@ -125,13 +140,23 @@ DRIVING_TABLES = ("opportunities", "leads", "transactions", "messages")  # the t
 
 def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = None,
                    out: Path | None = None) -> FeatureRun:
-    """Deal, client and campaign tables at the snapshot, split by time, checked, written to `out`."""
+    """Deal, client and campaign tables at the snapshot, split by time, checked, written to `out`.
+
+    Parquet files are written on a second thread while the next table is built (the build is mostly
+    single-threaded numpy and pandas); the manifest is written once every table is.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feature-writes") as writes:
+        return _build_features(data, cfg, as_of_override, out, writes)
+
+
+def _build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None, out: Path | None,
+                    writes: Executor) -> FeatureRun:
     data = Path(data)
     tables_dir = resolve_tables_dir(data)
     as_of = resolve_as_of(data, cfg, as_of_override)
     out = Path(out) if out else data / FEATURES_DIR
     out.mkdir(parents=True, exist_ok=True)
-    run = FeatureRun(out, as_of)
+    run = FeatureRun(out, as_of, writes=writes)
     present = available_tables(tables_dir)
     if not present:
         raise FileNotFoundError(f"{tables_dir}: no Parquet tables found (run `cvre simulate` or `cvre import`)")
@@ -213,6 +238,7 @@ def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = 
     client_features_, client_categories = model_features(CLIENT_CONTRACT, "churned")
     if run.churn_label == "label column":
         client_features_, client_categories = run.client_features, run.client_categories
+    _finish_writes(run)
     write_json({"as_of": as_of, "source": str(tables_dir), "data_source": data_source(data),
                 "feature_sources": feature_sources(tables), "churn_label": run.churn_label,
                 "rows": run.rows, "warnings": run.warnings,
