@@ -49,6 +49,7 @@ def activity_features(acts: pl.DataFrame, cut: pd.DataFrame, cfg: DealFeatureCon
         by_type = np.bincount(slot[age < window], minlength=n * types).reshape(n, types).astype(float)
         cols |= {f"{name}s_{window}d": by_type[:, k + 1] for k, name in enumerate(ACTIVITY_TYPES)}
         cols[f"activities_{window}d"] = by_type.sum(axis=1)
+    del age, slot  # a million deals have ~20M activities: each such array is ~150 MB
     total = np.bincount(d, minlength=n).astype(float)
     logged = np.bincount(d, weights=acts["logged"].to_numpy().astype(float), minlength=n)
     age_days = days_between(cut["cutoff"], cut["created_at"])
@@ -58,6 +59,7 @@ def activity_features(acts: pl.DataFrame, cut: pd.DataFrame, cfg: DealFeatureCon
     dd, tt = sorted_by_group_time(d, t)
     first_row = np.flatnonzero(np.diff(dd, prepend=-1))
     rows = dd[first_row]  # the deals with activities
+    del dd
     last_row = np.append(first_row[1:], len(tt))[:len(first_row)] - 1
     last_t = tt[last_row]
     step = np.diff(tt, append=tt[-1:])  # step[i]: from activity i to the next
