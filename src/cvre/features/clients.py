@@ -123,8 +123,11 @@ def churn_labels(tables: Tables, clients: pd.DataFrame, snapshot: pd.Timestamp, 
     tx = as_polars(tables["transactions"])
     end = pd.Timestamp(snapshot) + pd.Timedelta(days=horizon_days)
     buyers = tx.filter((pl.col("occurred_at") > instant(snapshot)) & (pl.col("occurred_at") <= instant(end)))
-    buyers = set(buyers["account_id"].cast(pl.String).drop_nulls().unique().to_list())
-    return (~clients["account_id"].astype(str).isin(buyers)).astype(float)
+    buyers = buyers["account_id"].cast(pl.String).drop_nulls().unique()
+    ids = clients["account_id"]
+    bought = (pl.Series(ids.astype("string").to_numpy(dtype=object, na_value=None), dtype=pl.String)
+              .is_in(buyers.implode()).fill_null(False).to_numpy())  # matched in Polars, not a Python set
+    return pd.Series(np.where(bought, 0.0, 1.0), index=ids.index, name=ids.name)
 
 
 def _by_account(frame: pl.DataFrame, *aggs: pl.Expr, **named: pl.Expr) -> pl.DataFrame:

@@ -21,7 +21,7 @@ from cvre.features.deals import (
     observed_stage_features,
     stage_features,
 )
-from cvre.features.timeline import composite, days_between, seconds
+from cvre.features.timeline import composite, days_between, search_sorted, seconds
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,10 @@ class DealReference:
         if self.contact_keys is not None:
             query = self.contact_keys.get_indexer(cut["account_id"].astype("string"))
             end = seconds(cut["cutoff"]) + 1
-            lo = np.searchsorted(self.contact_times, composite(np.maximum(query, 0), np.full(len(cut), -10**9)))
-            hi = np.searchsorted(self.contact_times, composite(np.maximum(query, 0), end))
+            account = np.maximum(query, 0)
+            first, last = composite(account, np.full(len(cut), -10**9)), composite(account, end)
+            by_last = np.argsort(last)  # also orders `first` (same account, earliest time)
+            lo, hi = search_sorted(self.contact_times, first, by_last), search_sorted(self.contact_times, last, by_last)
             out["account_contacts"] = np.where(query >= 0, hi - lo, 0).astype(float)
         for col in ("product", "business_type"):
             if col in opps.columns:
