@@ -76,12 +76,23 @@ def epoch_seconds(col: str) -> pl.Expr:
 def deal_rows(frame: pd.DataFrame | pl.DataFrame, cut: pd.DataFrame, time_col: str, ordered: bool = False,
               **columns: pl.Expr) -> pl.DataFrame:
     """Rows of `frame` (keyed by opportunity_id) of the deals in `cut`, at or before each deal's cutoff:
-    d (row of `cut`), t (seconds), the deal's cutoff_s and `columns`; `ordered`: in the order of `frame`."""
+    d (row of `cut`), t (seconds), the deal's cutoff_s and `columns`, in the order of `frame` (`ordered` is
+    kept for the callers that need it).
+
+    A deal's rows usually come together (exports list them by deal): each run of equal ids is looked up once,
+    not each of ~20M activities.
+    """
     deals = pl.DataFrame({"opportunity_id": cut["opportunity_id"].astype("string").to_numpy(dtype=object),
-                          "d": np.arange(len(cut), dtype=np.int64), "cutoff_s": seconds(cut["cutoff"])},
-                         schema_overrides={"opportunity_id": pl.String})
-    return (as_polars(frame).lazy()
-            .select(pl.col("opportunity_id").cast(pl.String), t=epoch_seconds(time_col), **columns)
-            .join(deals.lazy(), on="opportunity_id", how="inner", maintain_order="left" if ordered else "none")
-            .filter(pl.col("t") <= pl.col("cutoff_s"))
-            .drop("opportunity_id").collect())
+                          "d": np.arange(len(cut), dtype=np.int64)}, schema_overrides={"opportunity_id": pl.String})
+    cutoff_s = seconds(cut["cutoff"])
+    source = as_polars(frame)
+    runs = source.select(pl.col("opportunity_id").cast(pl.String)).with_columns(run=pl.col("opportunity_id").rle_id())
+    heads = runs.filter(pl.col("run").diff().fill_null(1) != 0).drop("run")  # one row per run, in run order
+    d_of_run = (heads.join(deals, on="opportunity_id", how="left", validate="m:1", maintain_order="left")["d"]
+                .fill_null(-1).to_numpy())
+    d = d_of_run[runs["run"].to_numpy()]
+    rows = source.select(t=epoch_seconds(time_col), **columns)
+    deal_cutoff = cutoff_s[np.maximum(d, 0)] if len(cutoff_s) else np.zeros(len(d), dtype=np.int64)
+    known = (d >= 0) & (rows["t"].to_numpy() <= deal_cutoff)
+    return rows.with_columns(d=pl.Series(d, dtype=pl.Int64), cutoff_s=pl.Series(deal_cutoff, dtype=pl.Int64)).filter(
+        pl.Series(known))
