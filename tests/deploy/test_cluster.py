@@ -1,5 +1,6 @@
 """Point 3 of issue 18 on a real `distributed.LocalCluster`: the batch deal features per account partition equal
-one pass to 1e-9, and `lightgbm.dask` trained across the workers ranks within 0.002 AUC of one machine."""
+one pass to 1e-9 (also through `cvre features` with the scheduler's address in config), and `lightgbm.dask`
+trained across the workers with shared bins ranks within 0.002 AUC of one machine."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import lightgbm as lgb
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
 
+from cvre.cli.main import app
 from cvre.core.io import read_tables
 from cvre.deploy.cluster import deal_features_on_cluster
 from cvre.deploy.cluster_training import CLUSTER_LEAF_BOUNDS, SAMPLE_PARAM, train_on_cluster
@@ -19,6 +22,7 @@ from cvre.training.data import load_task
 distributed = pytest.importorskip("distributed", reason="dask's distributed is in the test extra")
 pytestmark = pytest.mark.slow
 SNAPSHOT = pd.Timestamp("2024-06-30")
+runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +38,34 @@ def test_partitions_on_the_cluster_equal_one_pass(cluster, small_world):
     whole, _ = build_deal_features(cut, SNAPSHOT, FeatureConfig().deals)
     rows, _ = deal_features_on_cluster(cut, SNAPSHOT, FeatureConfig().deals, cluster, parts=4)
     assert len(rows) == len(whole) > 500
-    pd.testing.assert_frame_equal(rows, whole.sort_values("opportunity_id", ignore_index=True), check_exact=False,
-                                  rtol=1e-9, atol=1e-9)
+    pd.testing.assert_frame_equal(rows, whole, check_exact=False, rtol=1e-9, atol=1e-9)  # the same order too
+
+
+def test_cvre_features_builds_the_deals_on_the_scheduler_named_in_config(cluster, team_features, small_world,
+                                                                        tmp_path):
+    """`cluster.scheduler_address` in features.yaml: `cvre features` builds the deal rows per account partition
+    on that cluster (the partitions run there: the task stream sees them) and writes what one process writes."""
+    config = tmp_path / "features.yaml"
+    address = cluster.scheduler_info()["address"]
+    config.write_text(f"cluster:\n  scheduler_address: {address}\n  partitions: 3\n")
+    with distributed.get_task_stream(cluster) as tasks:
+        result = runner.invoke(app, ["features", "-d", str(small_world), "-o", str(tmp_path / "out"),
+                                     "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert sum(t["key"].startswith("build_deal_features_partition") for t in tasks.data) == 3
+    for name in ("deals_train", "deals_valid", "deals_test", "deals_score"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / f"{name}.parquet"),
+                                      pd.read_parquet(team_features / f"{name}.parquet"), check_exact=False,
+                                      rtol=1e-9, atol=1e-9)
+
+
+def test_a_scheduler_that_does_not_answer_is_one_clear_line(small_world, tmp_path):
+    config = tmp_path / "features.yaml"
+    config.write_text("cluster:\n  scheduler_address: tcp://127.0.0.1:9\n  connect_timeout_s: 2\n")
+    result = runner.invoke(app, ["features", "-d", str(small_world), "-o", str(tmp_path / "out"), "-c", str(config)])
+    assert result.exit_code == 2
+    assert "cluster.scheduler_address tcp://127.0.0.1:9: no Dask scheduler answers" in result.output
+    assert "Traceback" not in result.output
 
 
 def _first_tree(model) -> str:

@@ -163,13 +163,14 @@ def features(
     config: ConfigOption = None,
 ) -> None:
     """Build point-in-time deal, client and campaign features, split by time, checked against contracts."""
+    from cvre.deploy.cluster import deal_rows_builder
     from cvre.features.config import FeatureConfig
     from cvre.features.contracts import ContractError
     from cvre.features.pipeline import build_features
 
     try:
         cfg = load_config(FeatureConfig, config, "features.yaml")
-        run = build_features(data, cfg, as_of, out)
+        run = build_features(data, cfg, as_of, out, deal_rows_builder(cfg.cluster))
     except (ConfigError, ContractError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
     console.print(rows_table(f"Feature tables as of {run.as_of.date()}", run.rows))

@@ -41,9 +41,17 @@ class SplitConfig(StrictModel):
         return self
 
 
+class ClusterConfig(StrictModel):
+    """A Dask cluster that builds the deal features per account partition (docs/team.md); null: this process."""
+    scheduler_address: str | None = Field(None, description="e.g. tcp://scheduler:8786; null = one process")
+    partitions: int = Field(8, ge=1, le=100_000, description="account partitions the deals are built in")
+    connect_timeout_s: float = Field(30.0, gt=0, le=3600, description="wait this long for the scheduler")
+
+
 class FeatureConfig(StrictModel):
     as_of: date | None = Field(None, description="snapshot; default: the export's manifest as_of")
     deals: DealFeatureConfig = DealFeatureConfig()
     clients: ClientFeatureConfig = ClientFeatureConfig()
     campaigns: CampaignFeatureConfig = CampaignFeatureConfig()
     split: SplitConfig = SplitConfig()
+    cluster: ClusterConfig = ClusterConfig()

@@ -139,18 +139,19 @@ DRIVING_TABLES = ("opportunities", "leads", "transactions", "messages")  # the t
 
 
 def build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None = None,
-                   out: Path | None = None) -> FeatureRun:
+                   out: Path | None = None, deal_rows=build_deal_features) -> FeatureRun:
     """Deal, client and campaign tables at the snapshot, split by time, checked, written to `out`.
 
     Parquet files are written on a second thread while the next table is built (the build is mostly
-    single-threaded numpy and pandas); the manifest is written once every table is.
+    single-threaded numpy and pandas); the manifest is written once every table is. `deal_rows`: what builds
+    the deal rows (`build_deal_features`'s signature; cvre.deploy.cluster builds them on a Dask cluster).
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feature-writes") as writes:
-        return _build_features(data, cfg, as_of_override, out, writes)
+        return _build_features(data, cfg, as_of_override, out, writes, deal_rows)
 
 
 def _build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None, out: Path | None,
-                    writes: Executor) -> FeatureRun:
+                    writes: Executor, deal_rows=build_deal_features) -> FeatureRun:
     data = Path(data)
     tables_dir = resolve_tables_dir(data)
     as_of = resolve_as_of(data, cfg, as_of_override)
@@ -180,7 +181,7 @@ def _build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None, 
     truth_dir = data / TRUTH_DIR
 
     if "opportunities" in tables:
-        deals, warnings = build_deal_features(tables, as_of, cfg.deals, _unusable_fields(tables_dir))
+        deals, warnings = deal_rows(tables, as_of, cfg.deals, _unusable_fields(tables_dir))
         run.warnings += warnings
         deals["is_open"] = deals["is_open"].astype(bool)
         _write_splits(deals, DEAL_CONTRACT, "won", _deal_split_time(deals, as_of, run), "deals", out, run, cfg)

@@ -1,0 +1,115 @@
+"""LightGBM on a Dask cluster vs one machine: the win model's test AUC gap, with and without shared bins.
+
+For each world size (simulated with `cvre simulate -s 7`, features with `cvre features`; reused when present, not
+timed), the win task is trained on one machine and across a 2-worker `distributed.LocalCluster` (each worker holds
+half the rows) with `cvre.deploy.cluster_training.train_on_cluster`, once with each worker's own bins
+(`lightgbm.dask` as it is) and once with the bins shared. Two parameter sets: leaves bounded by row count
+(`min_child_samples` 20, LightGBM's default) and by hessian (`CLUSTER_LEAF_BOUNDS` + `min_child_weight` 2).
+Per run: AUC gap, largest prediction difference on the test rows, and the first tree where the models part.
+Results go to benchmarks/results/cluster_training.json.
+
+    .venv/bin/python benchmarks/cluster_training.py                          # 1,500, 5,000 and 20,000 deals
+    .venv/bin/python benchmarks/cluster_training.py --deals 1500 --workdir /tmp/worlds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import RESULTS_DIR, ensure_repo_on_path, machine_info, write_result  # noqa: E402
+
+CVRE = str(Path(sys.executable).parent / "cvre")
+BASE = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "random_state": 7, "verbose": -1}
+
+
+def world(workdir: Path, deals: int) -> Path:
+    out = workdir / f"world-{deals}"
+    if not (out / "features" / "feature_manifest.json").exists():
+        subprocess.run([CVRE, "simulate", "-n", str(deals), "-s", "7", "-o", str(out), "--no-progress"], check=True,
+                       capture_output=True)
+        subprocess.run([CVRE, "features", "-d", str(out)], check=True, capture_output=True)
+    return out / "features"
+
+
+def _trees(model) -> list[str]:
+    text = model.booster_.model_to_string()
+    return [m.group(1) for m in re.finditer(r"Tree=\d+\n(.*?)\n\n", text, re.S)]
+
+
+def _first_parting_tree(a, b) -> int | None:
+    """The first tree whose splits (features, thresholds, children) differ; None: all the same."""
+    def shape(tree: str) -> list[str]:
+        return [line for line in tree.splitlines() if line.startswith(("split_feature", "threshold", "left_child"))]
+    return next((i for i, (x, y) in enumerate(zip(_trees(a), _trees(b), strict=False)) if shape(x) != shape(y)),
+                None)
+
+
+def compare(client, features: Path) -> list[dict]:
+    import dask.dataframe as dd
+    import lightgbm as lgb
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    from cvre.deploy.cluster_training import CLUSTER_LEAF_BOUNDS, train_on_cluster
+    from cvre.training.data import load_task
+
+    data = load_task(features, "win")
+    X, y, X_test, y_test = data.X["train"], data.y["train"], data.X["test"], data.y["test"]
+    parts = client.persist([dd.from_pandas(X, npartitions=2),
+                            dd.from_pandas(pd.Series(y, index=X.index), npartitions=2)])
+    rows = []
+    for bounds, extra in (("row count", {}), ("hessian", {**CLUSTER_LEAF_BOUNDS, "min_child_weight": 2.0})):
+        params = BASE | extra
+        local = lgb.LGBMClassifier(**params).fit(X, y)
+        p_local = local.predict_proba(X_test)[:, 1]
+        auc_local = roc_auc_score(y_test, p_local)
+        for shared in (False, True):
+            spread = train_on_cluster(client, *parts, params, shared_bins=shared)
+            p_spread = spread.predict_proba(X_test)[:, 1]
+            rows.append({"train_rows": len(X), "test_rows": len(X_test), "leaf_bounds": bounds,
+                         "shared_bins": shared, "auc_one_machine": round(auc_local, 5),
+                         "auc_cluster": round(roc_auc_score(y_test, p_spread), 5),
+                         "auc_gap": round(roc_auc_score(y_test, p_spread) - auc_local, 5),
+                         "max_prediction_diff": float(np.abs(p_spread - p_local).max()),
+                         "first_parting_tree": _first_parting_tree(local, spread),
+                         "machines": 2 if "[num_machines: 2]" in spread.booster_.model_to_string() else 1})
+            print(f"{len(X):>6} train rows, {bounds:>9} bounds, shared bins {shared!s:>5}: gap "
+                  f"{rows[-1]['auc_gap']:+.4f}, max prediction diff {rows[-1]['max_prediction_diff']:.3g}, "
+                  f"parts at tree {rows[-1]['first_parting_tree']}", flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, nargs="+", default=[1500, 5000, 20_000])
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "cvre-cluster-training")
+    args = parser.parse_args()
+    ensure_repo_on_path()
+    import distributed
+
+    load_before = os.getloadavg()
+    worlds = {deals: world(args.workdir, deals) for deals in args.deals}
+    runs = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as cluster, distributed.Client(cluster) as client:
+        for deals, features in worlds.items():
+            runs += [{"deals": deals, **row} for row in compare(client, features)]
+    result = {"benchmark": "cluster_training", "when": datetime.now(UTC).isoformat(timespec="seconds"),
+              "command": " ".join([Path(sys.executable).name, *sys.argv]), "workers": 2,
+              "load_average_before": [round(x, 2) for x in load_before],
+              "load_average_after": [round(x, 2) for x in os.getloadavg()], "machine": machine_info(),
+              "params": BASE, "runs": runs}
+    print(write_result(result, RESULTS_DIR / "cluster_training.json"))
+
+
+if __name__ == "__main__":
+    main()
