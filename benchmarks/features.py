@@ -41,7 +41,7 @@ TARGET_DEALS, TARGET_SECONDS, TARGET_RSS_GB, TARGET_CORES = 1_000_000, 60.0, 6.0
 TARGET_ACTIVITIES = 20_000_000
 
 # Functions wrapped in the worker: (module, names, positional argument naming the table or None).
-# Parquet writes run on a second thread: `_write` (and `_write_splits`) time the conversion hand-off, not the write.
+# Parquet writes run on a second thread: `_write` times the hand-off; the write overlaps the steps after it.
 # Nested calls are reported as parent/child paths, e.g. "_client_tables/tables_as_of/table_as_of[x]".
 SECTIONS = [
     ("cvre.features.pipeline", ["read_tables", "read_polars", "as_polars", "tables_as_of", "polars_as_of",
