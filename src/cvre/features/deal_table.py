@@ -147,7 +147,7 @@ def build_deal_features(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, cf
     sources = behaviour_sources(tables) if sources is None else sources
     stage_sources = {sources[k] for k in ("stalled", "stage_moves", "backward_moves", "stage_jump")}
     if "stage_history" in tables:
-        stages = stage_features(tables["stage_history"], cut, acts.filter(pl.col("logged")))
+        stages = stage_features(tables["stage_history"], cut, acts.select("d", "t", "logged").filter(pl.col("logged")))
         if OBSERVED in stage_sources or sources["stage_jump"] == ABSENT:
             stages = _fill_from_observed(stages, observed_stage_features(opps, cut), sources)
         parts.append(stages)

@@ -93,6 +93,16 @@ def sorted_by_group_time(group: np.ndarray, secs: np.ndarray) -> tuple[np.ndarra
 def count_in_window(event_group: np.ndarray, event_secs: np.ndarray, query_group: np.ndarray,
                     start_secs: np.ndarray, end_secs: np.ndarray) -> np.ndarray:
     """Events of each query's group with start <= time < end (sorted searches, no loops)."""
+    if len(event_group) and len(query_group):  # (group, time) packed by bit shifts where they fit
+        low, high = int(event_secs.min()), int(event_secs.max())
+        bits, top = (high - low + 1).bit_length(), max(int(event_group.max()), int(query_group.max()))
+        safe = all(abs(int(x)) < 2**62 for x in (start_secs.min(), start_secs.max(), end_secs.min(), end_secs.max()))
+        if safe and min(int(event_group.min()), int(query_group.min())) >= 0 and top.bit_length() + bits <= 62:
+            keys = (event_group.astype(np.int64) << bits) | (event_secs - low)
+            keys.sort()
+            group = query_group.astype(np.int64) << bits
+            at = lambda secs: group | np.clip(secs - low, 0, (1 << bits) - 1)  # noqa: E731 - times outside the events clamp
+            return np.searchsorted(keys, at(end_secs)) - np.searchsorted(keys, at(start_secs))
     keys = np.sort(composite(event_group, event_secs))
     lo = np.searchsorted(keys, composite(query_group, start_secs), side="left")
     hi = np.searchsorted(keys, composite(query_group, end_secs), side="left")
