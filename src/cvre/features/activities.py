@@ -57,12 +57,13 @@ def activity_features(acts: pl.DataFrame, cut: pd.DataFrame, cfg: DealFeatureCon
     cols["activities_per_30d"] = total / np.maximum(age_days, 1.0) * 30.0
     cols["logged_share"] = np.where(total > 0, logged / np.maximum(total, 1), np.nan)
     dd, tt = sorted_by_group_time(d, t)
-    first_row = np.flatnonzero(np.diff(dd, prepend=-1))
+    first_row = np.r_[0, np.flatnonzero(dd[1:] != dd[:-1]) + 1][:len(dd)]
     rows = dd[first_row]  # the deals with activities
     del dd
     last_row = np.append(first_row[1:], len(tt))[:len(first_row)] - 1
     last_t = tt[last_row]
-    step = np.diff(tt, append=tt[-1:])  # step[i]: from activity i to the next
+    step = np.empty_like(tt)  # step[i]: from activity i to the next
+    np.subtract(tt[1:], tt[:-1], out=step[:-1])
     step[last_row] = -1  # no step from a deal's last activity into the next deal
     longest_step = np.maximum.reduceat(step, first_row) if len(first_row) else step
     cutoff_s = seconds(cut["cutoff"])

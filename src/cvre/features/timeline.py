@@ -65,7 +65,7 @@ def _packed(group: np.ndarray, secs: np.ndarray) -> tuple[np.ndarray, int, int] 
     low, bits = int(secs.min()), int(int(secs.max()) - int(secs.min())).bit_length()
     if group.min() < 0 or int(group.max()).bit_length() + bits > 62:
         return None
-    key = group.astype(np.int64) << bits
+    key = group.astype(np.int64, copy=False) << bits
     key |= secs - low
     return key, bits, low
 
@@ -98,9 +98,10 @@ def count_in_window(event_group: np.ndarray, event_secs: np.ndarray, query_group
         bits, top = (high - low + 1).bit_length(), max(int(event_group.max()), int(query_group.max()))
         safe = all(abs(int(x)) < 2**62 for x in (start_secs.min(), start_secs.max(), end_secs.min(), end_secs.max()))
         if safe and min(int(event_group.min()), int(query_group.min())) >= 0 and top.bit_length() + bits <= 62:
-            keys = (event_group.astype(np.int64) << bits) | (event_secs - low)
+            keys = event_group.astype(np.int64, copy=False) << bits
+            keys |= event_secs - low
             keys.sort()
-            group = query_group.astype(np.int64) << bits
+            group = query_group.astype(np.int64, copy=False) << bits
             at = lambda secs: group | np.clip(secs - low, 0, (1 << bits) - 1)  # noqa: E731 - times outside the events clamp
             return np.searchsorted(keys, at(end_secs)) - np.searchsorted(keys, at(start_secs))
     keys = np.sort(composite(event_group, event_secs))
