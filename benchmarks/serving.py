@@ -156,7 +156,7 @@ def feature_rows(deals: list[dict], uri: str):
         start = time.perf_counter()
         (score,) = score_deals([DealIn.model_validate(d)], models, as_of, rules)
         times.append(time.perf_counter() - start)
-        assert score.status == "scored", score
+        assert score["status"] == "scored", score
     in_process = {"deals": len(times), "p50_ms": round(1000 * float(np.median(times)), 3),
                   "p90_ms": round(1000 * float(np.percentile(times, 90)), 3),
                   "p99_ms": round(1000 * float(np.percentile(times, 99)), 3), "loadavg_1m": loadavg()}

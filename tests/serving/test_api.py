@@ -1,14 +1,17 @@
 """The scoring API over HTTP: scoring, parity with offline scoring, bad input, limits, auth, reload."""
 
+import json
+
 import httpx
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from pydantic import TypeAdapter
 
 from cvre.core.rules import load_rules
 from cvre.serving.config import ServingConfig
 from cvre.serving.models import load_deal_models
-from cvre.serving.schemas import DealIn
+from cvre.serving.schemas import DealIn, DealResult
 from cvre.serving.scoring import score_deals
 from tests.serving.conftest import deal
 
@@ -48,9 +51,13 @@ def test_api_matches_offline_scoring(client, server):
     offline = score_deals([DealIn.model_validate(d) for d in deals], load_deal_models(cfg), pd.Timestamp(AS_OF),
                           load_rules())
     for api, local in zip(response.json(), offline, strict=True):
-        assert api["opportunity_id"] == local.opportunity_id
-        assert api["win_probability"] == pytest.approx(local.win_probability, abs=1e-9)
-        assert api["expected_value"] == pytest.approx(local.expected_value, abs=1e-6)
+        assert api["opportunity_id"] == local["opportunity_id"]
+        assert api["win_probability"] == pytest.approx(local["win_probability"], abs=1e-9)
+        assert api["expected_value"] == pytest.approx(local["expected_value"], abs=1e-6)
+    # the results are dicts written as they are: the same JSON as the response models' (the OpenAPI schema's)
+    models = TypeAdapter(list[DealResult])
+    assert json.dumps(models.dump_python(models.validate_python(offline), mode="json")) == json.dumps(offline)
+    assert response.json() == json.loads(json.dumps(offline))
     no_amount = response.json()[1]
     assert {w["behaviour"] for w in no_amount["warnings"]} >= {"no_activity", "missing_amount"}
 

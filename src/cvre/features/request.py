@@ -200,9 +200,17 @@ def _close_date_features(deal, cutoff_s: int, as_of_ns: int) -> dict:
             "days_to_expected_close": days, "close_date_overdue": days < 0}
 
 
-def deal_features(deal, as_of: datetime, ref: RequestReference, cfg: DealFeatureConfig) -> dict:
+def deal_feature_rows(deals: list, as_of: datetime, ref: RequestReference, cfg: DealFeatureConfig) -> list[dict]:
+    """`deal_features` of many deals at one time; an owner's or account's win rate at that time is looked up
+    once for the whole batch."""
+    rates: dict = {}
+    return [deal_features(d, as_of, ref, cfg, rates) for d in deals]
+
+
+def deal_features(deal, as_of: datetime, ref: RequestReference, cfg: DealFeatureConfig,
+                  rates: dict | None = None) -> dict:
     """One open deal's feature row at `as_of` (a dict of the batch table's columns), as the batch path builds it
-    for the same deal appended to the reference tables."""
+    for the same deal appended to the reference tables (`rates`: win rates already looked up at `as_of`)."""
     as_of_ns, created_ns = _ns(as_of), _ns(deal.created_at)
     cutoff_s, created_s = _s(as_of_ns), _s(created_ns)
     age_days = (as_of_ns - created_ns) / 10**9 / 86_400.0
@@ -221,8 +229,12 @@ def deal_features(deal, as_of: datetime, ref: RequestReference, cfg: DealFeature
     for key, prefix in (("owner_id", "owner"), ("account_id", "account")):
         value = getattr(deal, key)
         if key in ref.keyed or value is not None:
-            row[f"{prefix}_prior_deals"], row[f"{prefix}_win_rate"] = ref.rates(key, value, as_of_ns,
-                                                                              cfg.win_rate_prior_deals)
+            found = None if rates is None else rates.get((key, value))
+            if found is None:
+                found = ref.rates(key, value, as_of_ns, cfg.win_rate_prior_deals)
+                if rates is not None:
+                    rates[key, value] = found
+            row[f"{prefix}_prior_deals"], row[f"{prefix}_win_rate"] = found
     if ref.accounts is not None:
         found = ref.accounts.get(deal.account_id) if deal.account_id is not None else None
         for k, col in enumerate(ref.account_columns):

@@ -7,24 +7,28 @@ import hmac
 import os
 from collections.abc import Callable
 
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 
 OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/", "/docs", "/docs.json")
 HEADER = "x-api-key"
 
 
-class ApiKeyMiddleware(BaseHTTPMiddleware):
-    """`env_var`: returns the name of the variable holding the key, read when a request comes (never at import)."""
+class ApiKeyMiddleware:
+    """Pure ASGI (Starlette's BaseHTTPMiddleware runs each request through a task group and memory streams).
+    `env_var`: returns the name of the variable holding the key, read when a request comes (never at import)."""
 
     def __init__(self, app, env_var: Callable[[], str]):
-        super().__init__(app)
-        self.env_var = env_var
+        self.app, self.env_var = app, env_var
 
-    async def dispatch(self, request, call_next):
-        expected = os.environ.get(self.env_var())
-        if expected and request.url.path not in OPEN_PATHS:
-            given = request.headers.get(HEADER, "")
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                return JSONResponse({"error": f"missing or wrong {HEADER} header", "detail": ""}, status_code=401)
-        return await call_next(request)
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            expected = os.environ.get(self.env_var())
+            if expected and scope["path"] not in OPEN_PATHS:
+                given = Headers(scope=scope).get(HEADER, "")
+                if not hmac.compare_digest(given.encode(), expected.encode()):
+                    response = JSONResponse({"error": f"missing or wrong {HEADER} header", "detail": ""},
+                                            status_code=401)
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

@@ -21,10 +21,10 @@ from bentoml.exceptions import ServiceUnavailable
 from starlette.concurrency import run_in_threadpool
 
 from cvre.serving.config import BatchingConfig
-from cvre.serving.schemas import DealIn, DealScore
+from cvre.serving.schemas import DealIn
 
 log = logging.getLogger(__name__)
-ScoreFn = Callable[[list[DealIn], pd.Timestamp], list[DealScore]]
+ScoreFn = Callable[[list[DealIn], pd.Timestamp], list[dict]]  # a result per deal (`scoring.score_deals`)
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class DealBatcher:
         self._queue: deque[tuple[float, list[DealJob], asyncio.Future]] = deque()
         self._drainer: asyncio.Task | None = None  # held: the event loop keeps only weak references to tasks
 
-    async def __call__(self, jobs: list[DealJob]) -> list[DealScore]:
+    async def __call__(self, jobs: list[DealJob]) -> list[dict]:
         if not self.cfg.enabled:
             (scores,) = await run_in_threadpool(self.score_batches, [jobs])
         else:
@@ -106,10 +106,10 @@ class DealBatcher:
         finally:
             self._drainer = None
 
-    def score_batches(self, batches: Sequence[list[DealJob]]) -> list[list[DealScore] | Exception]:
+    def score_batches(self, batches: Sequence[list[DealJob]]) -> list[list[dict] | Exception]:
         """Scores per request; a group that fails is retried request by request, so one failure stays its own."""
         now = self.now()
-        out: list[list[DealScore] | Exception] = [[] for _ in batches]
+        out: list[list[dict] | Exception] = [[] for _ in batches]
         for group in plan(batches):
             deals = [job.deal for i in group for job in batches[i]]
             try:

@@ -1,12 +1,16 @@
 """Score deals: features from the payload and the model's reference (`features.request`, the batch definitions row
 by row), calibrated win probability, amount, EV, leaked euros, reasons and warnings, all in numpy.
 
+Results are plain dicts in the response models' field order (`schemas.DealScore`, `DealError`), written to JSON as
+they are: building and dumping pydantic objects cost more than the scoring of a 1,000-deal batch (docs/performance.md).
+
 The flags, the amount a deal without one is valued at and the leaked euros are `core.rules`' (the leakage report
 uses the same functions), with the feature config and stage medians of the model's feature spec.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from cvre.core.rules import BehaviourRules, amount_stages, amounts_used, behaviour_flags, leaked_ev, primary_behaviours
+from cvre.features import request
 from cvre.features.names import readable
-from cvre.features.request import deal_features
 from cvre.features.spec import DealFeatureSpec
 from cvre.serving.encoding import PREDICT, ModelInput, amounts, win_probability
 from cvre.serving.history import ReferenceHistory
-from cvre.serving.schemas import BehaviourWarning, DealError, DealIn, DealScore, Reason
+from cvre.serving.schemas import DealIn
 from cvre.serving.scoring_log import ScoringLog
 from cvre.training.metrics import grade
 
@@ -90,27 +94,37 @@ def _format(name: str, value) -> str:
     return f"{label}: {value}"
 
 
-def _reason(name: str, value, points: float) -> Reason:
-    """Constructed, not validated: every value is ours and typed (validation costs ~0.1 ms a deal)."""
-    return Reason.model_construct(feature=name, text=f"{_format(name, value)}: {points:+.0f} pts",
-                                  points=round(float(points), 2))
-
-
 def reason_lists(booster, names: list[str] | tuple[str, ...], data: np.ndarray, records: list[dict],
-                 top: int = 3) -> list[tuple[list[Reason], list[Reason]]]:
-    """Per row, the `top` features raising and lowering a binary model's probability most (SHAP), in words."""
+                 top: int = 3) -> list[tuple[list[dict], list[dict]]]:
+    """Per row, the `top` features raising and lowering a binary model's probability most (SHAP), in words: each a
+    `Reason` as a dict (`feature`, `text`, `points`), ready for JSON."""
     points = _points(booster.predict(data, pred_contrib=True, **PREDICT)[:, :-1])
+    order = np.argsort(points, axis=1)
+    picks = np.concatenate([order[:, ::-1][:, :top], order[:, :top]], axis=1)  # the `top` up, then the `top` down
+    chosen = np.take_along_axis(points, picks, axis=1)
+    keep = np.concatenate([chosen[:, :top] > 0.05, chosen[:, top:] < -0.05], axis=1)
+    texts: dict[tuple[int, object], str] = {}  # (feature, value) -> its words: values repeat across a batch
     out = []
-    for i, row in enumerate(records):
-        order = np.argsort(points[i])  # .get: a feature the request cannot give is missing
-        up = [_reason(names[j], row.get(names[j]), points[i, j]) for j in order[::-1][:top] if points[i, j] > 0.05]
-        down = [_reason(names[j], row.get(names[j]), points[i, j]) for j in order[:top] if points[i, j] < -0.05]
-        out.append((up, down))
+    for row, js, pts, ok in zip(records, picks.tolist(), chosen.tolist(), keep.tolist(), strict=True):
+        lists: tuple[list[dict], list[dict]] = ([], [])
+        for k, j in enumerate(js):
+            if ok[k]:  # .get: a feature the request cannot give is missing
+                value = row.get(names[j])
+                key = (j, value.__class__, value)
+                try:
+                    text = texts[key]
+                except (KeyError, TypeError):  # TypeError: an unhashable value
+                    text = _format(names[j], value)
+                    with contextlib.suppress(TypeError):
+                        texts[key] = text
+                lists[k >= top].append({"feature": names[j], "text": f"{text}: {pts[k]:+.0f} pts",
+                                        "points": round(pts[k], 2)})
+        out.append(lists)
     return out
 
 
 def reasons(model, X: pd.DataFrame, rows: pd.DataFrame | list[dict], top: int = 3,
-            data: np.ndarray | None = None) -> list[tuple[list[Reason], list[Reason]]]:
+            data: np.ndarray | None = None) -> list[tuple[list[dict], list[dict]]]:
     """`reason_lists` for rows typed by `model.features` (`data`: `model.matrix(X)` where the caller has it)."""
     data = model.matrix(X) if data is None else data
     records = _records(rows) if isinstance(rows, pd.DataFrame) else rows
@@ -127,17 +141,30 @@ WARNING_TEXTS = {
 }
 
 
-def behaviour_warnings(row: dict, flags: dict[str, np.ndarray], i: int, ev: float,
-                       rules: BehaviourRules) -> list[BehaviourWarning]:
-    """The deal's flagged behaviours, each with its own share of the EV at stake (the deal's leaked euros are the
-    largest of them, never the sum: `DealScore.leaked_ev`)."""
-    return [BehaviourWarning.model_construct(behaviour=k, text=WARNING_TEXTS[k](row),
-                                             euros_at_stake=ev * rules.haircuts.get(k, 0.0))
-            for k, on in flags.items() if on[i]]
+def behaviour_warnings(rows: list[dict], flags: dict[str, np.ndarray], ev: list, rules: BehaviourRules) -> list[list]:
+    """Per row, its flagged behaviours (`BehaviourWarning` as dicts), each with its own share of the EV at stake (the
+    deal's leaked euros are the largest of them, never the sum: `DealScore.leaked_ev`)."""
+    out: list[list[dict]] = [[] for _ in rows]
+    for behaviour, on in flags.items():  # behaviour by behaviour: each deal's warnings in the flags' order
+        text, haircut = WARNING_TEXTS[behaviour], rules.haircuts.get(behaviour, 0.0)
+        for i in np.flatnonzero(on).tolist():
+            at_stake = None if ev[i] is None else ev[i] * haircut
+            out[i].append({"behaviour": behaviour, "text": text(rows[i]), "euros_at_stake": at_stake})
+    return out
 
 
-def score_rows(rows: list[dict], models: DealModels, rules: BehaviourRules) -> tuple[list[DealScore], np.ndarray]:
-    """Scores of feature rows (dicts of the batch table's columns) and the win model's input matrix."""
+def _json_floats(values: np.ndarray | None, n: int) -> list:
+    """Floats for JSON: NaN and infinity as None (what pydantic's JSON mode writes), None for no array."""
+    if values is None:
+        return [None] * n
+    out = values.astype(object)
+    out[~np.isfinite(values)] = None
+    return out.tolist()
+
+
+def score_rows(rows: list[dict], models: DealModels, rules: BehaviourRules) -> tuple[list[dict], np.ndarray]:
+    """Scores of feature rows (dicts of the batch table's columns), each a `DealScore` as a dict ready for JSON (in
+    its field order: the API writes them as they are), and the win model's input matrix."""
     n = len(rows)
     columns: dict[str, list] = {}  # each column read out of the rows once, for both models and the rules
     data = models.win_input.matrix(rows, columns)
@@ -145,7 +172,7 @@ def score_rows(rows: list[dict], models: DealModels, rules: BehaviourRules) -> t
     if models.amount is not None:
         predicted, p10, p90 = amounts(models.amount, models.amount_input.matrix(rows, columns))
     else:
-        predicted, p10, p90 = np.full(n, np.nan), None, None
+        predicted, p10, p90 = None, None, None
     for name in ("amount", "current_stage", "days_in_stage", "activities_total", "has_lead", "lead_response_hours",
                  "moves_without_activity", "close_date_overdue", "amount_missing"):
         if name not in columns:
@@ -155,23 +182,21 @@ def score_rows(rows: list[dict], models: DealModels, rules: BehaviourRules) -> t
     ev = prob * used
     flags = behaviour_flags(columns, n, rules)
     leaked = leaked_ev(ev, flags, rules)
-    primary = primary_behaviours(flags, rules.haircuts)
+    evs = _json_floats(ev, n)
     why = reason_lists(models.win.booster, models.win_input.names, data, rows)
-    grades = grade(prob)
+    warnings = behaviour_warnings(rows, flags, evs, rules)
+    own = np.isnan(np.asarray(columns["amount"], dtype=float)).tolist()
     low_data = bool(getattr(models.win, "low_data", False))
-    scores = [  # constructed, not validated: every value is ours and typed (validation cost ~0.1 ms a deal)
-        DealScore.model_construct(
-            opportunity_id=str(rows[i]["opportunity_id"]),
-            win_probability=float(prob[i]), grade=str(grades[i]),
-            expected_amount=float(used[i]), amount_source="deal" if rows[i]["amount"] == rows[i]["amount"] else
-            "stage_median", predicted_amount=None if np.isnan(predicted[i]) else float(predicted[i]),
-            amount_p10=None if p10 is None else float(p10[i]), amount_p90=None if p90 is None else float(p90[i]),
-            expected_value=float(ev[i]), leaked_ev=float(leaked[i]), primary_behaviour=primary[i],
-            reasons_up=why[i][0], reasons_down=why[i][1],
-            warnings=behaviour_warnings(rows[i], flags, i, float(ev[i]), rules),
-            model_versions=models.versions, low_data=low_data,
-        )
-        for i in range(n)
+    scores = [
+        {"status": "scored", "opportunity_id": str(row["opportunity_id"]), "win_probability": p, "grade": g,
+         "expected_amount": u, "amount_source": "stage_median" if missing else "deal", "predicted_amount": a,
+         "amount_p10": lo, "amount_p90": hi, "expected_value": e, "leaked_ev": leak, "primary_behaviour": primary,
+         "reasons_up": up, "reasons_down": down, "warnings": warned, "model_versions": models.versions,
+         "low_data": low_data}
+        for row, p, g, u, missing, a, lo, hi, e, leak, primary, (up, down), warned in zip(
+            rows, _json_floats(prob, n), grade(prob).tolist(), _json_floats(used, n), own,
+            _json_floats(predicted, n), _json_floats(p10, n), _json_floats(p90, n), evs, _json_floats(leaked, n),
+            primary_behaviours(flags, rules.haircuts), why, warnings, strict=True)
     ]
     return scores, data
 
@@ -179,25 +204,29 @@ def score_rows(rows: list[dict], models: DealModels, rules: BehaviourRules) -> t
 def deal_feature_rows(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp) -> list[dict]:
     """The request's deals with the features training used (the model's spec), history from the model's
     reference cut to `as_of` (indexed once per scoring time)."""
-    reference = models.history.snapshot(as_of).request
-    moment: datetime = as_of.to_pydatetime()
-    cfg = models.spec.deals
-    return [deal_features(d, moment, reference, cfg) for d in deals]
+    return request.deal_feature_rows(deals, as_of.to_pydatetime(), models.history.snapshot(as_of).request,
+                                     models.spec.deals)
 
 
 def score_deals(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, rules: BehaviourRules,
-                log: ScoringLog | None = None) -> list[DealScore | DealError]:
-    """Scores in request order; a deal that cannot be scored gets a DealError in its place, the others are scored."""
-    results: dict[str, DealScore | DealError] = {
-        d.opportunity_id: DealError(opportunity_id=d.opportunity_id, error=why)
-        for d in deals if (why := unscorable(d, as_of))}
+                log: ScoringLog | None = None) -> list[dict]:
+    """Scores in request order, each a `DealScore` as a dict ready for JSON; a deal that cannot be scored gets a
+    `DealError` (as a dict) in its place, the others are scored."""
+    moment: datetime = as_of.to_pydatetime()
+    results: dict[str, dict] = {d.opportunity_id: deal_error(d.opportunity_id, why)
+                                for d in deals if (why := unscorable(d, moment))}
     scorable = [d for d in deals if d.opportunity_id not in results]
     if scorable:
         results |= _score_together(scorable, models, as_of, rules, log)
     return [results[d.opportunity_id] for d in deals]
 
 
-def unscorable(deal: DealIn, as_of: pd.Timestamp) -> str | None:
+def deal_error(opportunity_id: str, error: str) -> dict:
+    """A `DealError` as a dict, in its field order."""
+    return {"status": "error", "opportunity_id": opportunity_id, "error": error}
+
+
+def unscorable(deal: DealIn, as_of: datetime) -> str | None:
     """Why a deal cannot be scored at `as_of` (None: it can)."""
     if deal.created_at > as_of:
         return (f"created_at {deal.created_at:%Y-%m-%dT%H:%M:%S} is after the scoring time {as_of:%Y-%m-%dT%H:%M:%S}"
@@ -207,7 +236,7 @@ def unscorable(deal: DealIn, as_of: pd.Timestamp) -> str | None:
 
 
 def _score_together(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, rules: BehaviourRules,
-                    log: ScoringLog | None) -> dict[str, DealScore | DealError]:
+                    log: ScoringLog | None) -> dict[str, dict]:
     """Score deals in one pass; if that fails, deal by deal, so one bad deal fails alone."""
     try:
         rows = deal_feature_rows(deals, models, as_of)
@@ -217,9 +246,9 @@ def _score_together(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp
             return {oid: result for d in deals
                     for oid, result in _score_together([d], models, as_of, rules, log).items()}
         logger.exception("a deal could not be scored")
-        return {deals[0].opportunity_id: DealError(
-            opportunity_id=deals[0].opportunity_id,
-            error="this deal could not be scored (an error on our side, logged); the other deals were scored")}
+        return {deals[0].opportunity_id: deal_error(
+            deals[0].opportunity_id,
+            "this deal could not be scored (an error on our side, logged); the other deals were scored")}
     if log is not None:
         log.deal_matrix(models.win_input.names, data, models.win_input.labels, scores, models.win_version)
-    return {s.opportunity_id: s for s in scores}
+    return {s["opportunity_id"]: s for s in scores}

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from cvre.serving.schemas import ClientScore, DealScore
+from cvre.serving.schemas import ClientScore
 
 log = logging.getLogger(__name__)
 Kind = Literal["deals", "clients"]
@@ -50,12 +50,13 @@ def _frame(names: tuple[str, ...], data, categories: dict[str, list]) -> pd.Data
     return pd.DataFrame(columns)
 
 
-def deal_rows(X: pd.DataFrame, scores: list[DealScore], model_version: str | None,
+def deal_rows(X: pd.DataFrame, scores: list[dict], model_version: str | None,
               scored_at: pd.Timestamp) -> pd.DataFrame:
+    """`scores`: `DealScore`s as dicts (`scoring.score_rows`)."""
     return _inputs(X).assign(
-        win_probability=[s.win_probability for s in scores], expected_amount=[s.expected_amount for s in scores],
-        expected_value=[s.expected_value for s in scores], model_version_win=model_version, scored_at=scored_at,
-        opportunity_id=[s.opportunity_id for s in scores])
+        win_probability=[s["win_probability"] for s in scores], expected_amount=[s["expected_amount"] for s in scores],
+        expected_value=[s["expected_value"] for s in scores], model_version_win=model_version, scored_at=scored_at,
+        opportunity_id=[s["opportunity_id"] for s in scores])
 
 
 def client_rows(X: pd.DataFrame, scores: list[ClientScore], model_version: str | None,
@@ -74,10 +75,10 @@ class ScoringLog:
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
 
-    def deals(self, X: pd.DataFrame, scores: list[DealScore], model_version: str | None) -> Path | None:
+    def deals(self, X: pd.DataFrame, scores: list[dict], model_version: str | None) -> Path | None:
         return self._write("deals", lambda now: deal_rows(X, scores, model_version, now))
 
-    def deal_matrix(self, names: tuple[str, ...], data, categories: dict[str, list], scores: list[DealScore],
+    def deal_matrix(self, names: tuple[str, ...], data, categories: dict[str, list], scores: list[dict],
                     model_version: str | None) -> Path | None:
         """`deals` from the win model's input matrix (category codes back to their labels)."""
         return self._write("deals", lambda now: deal_rows(_frame(names, data, categories), scores, model_version, now))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import logging
 import os
 from datetime import datetime
@@ -14,7 +16,7 @@ import mlflow
 import pandas as pd
 from bentoml.exceptions import BentoMLException
 from pydantic import ConfigDict, Field
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from cvre.core.config import load_config
 from cvre.core.rules import load_rules
@@ -33,7 +35,6 @@ from cvre.serving.schemas import (
     DealIn,
     DealList,
     DealResult,
-    DealScore,
     OptionalMoment,
 )
 from cvre.serving.scoring import score_deals
@@ -88,6 +89,12 @@ def _unavailable(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
 
 
+def _json(results: list[dict]) -> Response:
+    """Results (dicts in the response models' field order) as the JSON BentoML would write for them: building and
+    dumping a pydantic object per deal, reason and warning cost more than scoring a 1,000-deal batch."""
+    return Response(json.dumps(results).encode(), media_type="application/json")
+
+
 class ScoreDealsInput(bentoml.IODescriptor):
     """The /score_deals body; an unknown top-level key is a 400, as inside a deal."""
 
@@ -117,6 +124,7 @@ class CvreScoring:
         mlflow.set_tracking_uri(tracking_uri(TrackingConfig(tracking_uri=self.cfg.tracking_uri)))
         self.rules = load_rules(self.cfg.leakage_config)  # the leakage report's rules: one definition for both
         self.holder = ModelHolder(self.cfg)  # never raises: a model that fails is reported by /readyz and /models
+        self._settle()
         self.scoring_log = ScoringLog(self.cfg.scoring_log_dir, self.cfg.scoring_log_max_files)
         self.batcher = DealBatcher(self._score_deals, self.cfg.batching, now=lambda: _snapshot(None))
         if not os.environ.get(self.cfg.api_key_env):
@@ -124,10 +132,23 @@ class CvreScoring:
         _service[:] = [self]
         log.info("serving %s", self.holder.status())
 
+    def _settle(self) -> None:
+        """Index the win model's reference for scoring now, then take everything loaded (models, that index,
+        libraries: ~500k objects) out of the garbage collector's full passes: each pass over them stopped every
+        request for 0.1-0.8 s, a few times a minute under load (docs/performance.md)."""
+        if self.holder.models is not None:
+            try:
+                self.holder.models.history.snapshot(_snapshot(None))
+            except Exception as exc:  # noqa: BLE001 - the first request reports it, as before
+                log.warning("could not index the model's reference at start: %s: %s", type(exc).__name__, exc)
+        gc.unfreeze()  # a reload: the models it replaced can be collected
+        gc.collect()
+        gc.freeze()
+
     def __is_ready__(self) -> bool:
         return self.holder.ready
 
-    def _score_deals(self, deals: list[DealIn], as_of: pd.Timestamp) -> list[DealScore]:
+    def _score_deals(self, deals: list[DealIn], as_of: pd.Timestamp) -> list[dict]:
         return score_deals(deals, self.holder.models, as_of, self.rules, log=self.scoring_log)
 
     @bentoml.api(route="/score_deals", input_spec=ScoreDealsInput)
@@ -144,7 +165,7 @@ class CvreScoring:
         if not deals:
             return []
         stamp = _snapshot(as_of) if as_of else None  # None: now, when the batch is scored
-        return await self.batcher([DealJob(deal, stamp) for deal in deals])
+        return _json(await self.batcher([DealJob(deal, stamp) for deal in deals]))
 
     @bentoml.api(route="/score_clients", input_spec=ScoreClientsInput)
     def score_clients(self, clients: list[ClientIn] | None = None, customers: list[CustomerIn] | None = None,
@@ -174,6 +195,7 @@ class CvreScoring:
         """Load the current champions model by model; a model that fails keeps its old version in service.
         200 when every model that exists loaded, 503 (with each model's state) when any failed."""
         result = self.holder.reload()
+        self._settle()
         return result if result["reloaded"] else JSONResponse(result, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
 
     @bentoml.api(route="/models")
