@@ -59,11 +59,11 @@ def placed_in(rows: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
 def _purchases(tx: pl.DataFrame, snapshot: pd.Timestamp, cfg: ClientFeatureConfig) -> pl.DataFrame:
     at, recent = instant(snapshot), pl.col("occurred_at") > instant(snapshot - pd.Timedelta(days=cfg.lookback_days))
     g = (tx.filter((pl.col("occurred_at") <= at) & pl.col("account_id").is_not_null())
-         .group_by(pl.col("account_id").cast(pl.String))
+         .group_by("account_id")
          .agg(first=pl.col("occurred_at").min(), last=pl.col("occurred_at").max(), turnover=pl.col("amount").sum(),
               purchases_total=pl.len().cast(pl.Int64), frequency=recent.sum().cast(pl.Float64),
               monetary=pl.col("amount").filter(recent).sum().cast(pl.Float64))
-         .sort("account_id"))
+         .with_columns(pl.col("account_id").cast(pl.String)).sort("account_id"))
     return g.select("account_id", "turnover", "purchases_total", recency_days=days(at - pl.col("last")),
                     tenure_days=days(at - pl.col("first")), frequency="frequency", monetary="monetary",
                     average_basket=pl.col("turnover") / pl.col("purchases_total"))
@@ -131,8 +131,16 @@ def churn_labels(tables: Tables, clients: pd.DataFrame, snapshot: pd.Timestamp, 
 
 
 def _by_account(frame: pl.DataFrame, *aggs: pl.Expr, **named: pl.Expr) -> pl.DataFrame:
-    return (frame.filter(pl.col("account_id").is_not_null())
-            .group_by(pl.col("account_id").cast(pl.String)).agg(*aggs, **named))
+    """Per account (grouped on the ids as they are, categories included; the ids come back as strings)."""
+    return (frame.filter(pl.col("account_id").is_not_null()).group_by("account_id").agg(*aggs, **named)
+            .with_columns(pl.col("account_id").cast(pl.String)))
+
+
+def account_keyed(tables: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The tables with account ids as Polars categories: the group-bys of many snapshots then key on integer
+    codes, and each id is hashed once rather than once per snapshot."""
+    return {name: frame.with_columns(pl.col("account_id").cast(pl.String).cast(pl.Categorical))
+            if "account_id" in frame.columns else frame for name, frame in tables.items()}
 
 
 def _deal_history(t: dict[str, pl.DataFrame], snapshot: pd.Timestamp) -> pl.DataFrame | None:

@@ -18,7 +18,7 @@ from cvre.core.field_sources import feature_sources
 from cvre.core.io import TRUTH_DIR, available_tables, read_table, read_tables, table_path, write_json
 from cvre.core.provenance import data_source, tables_folder
 from cvre.features.campaigns import campaign_funnel, compare_by, contact_engagement
-from cvre.features.clients import churn_labels, client_features, with_account
+from cvre.features.clients import account_keyed, churn_labels, client_features, with_account
 from cvre.features.config import FeatureConfig
 from cvre.features.contracts import CLIENT_CONTRACT, DEAL_CONTRACT, check_contract, model_features
 from cvre.features.customers import customer_churn_table, customer_contract, customer_splits, has_churn_label
@@ -298,6 +298,7 @@ def _client_tables(client_raw: dict, as_of: pd.Timestamp, cfg: FeatureConfig) ->
     raw = dict(client_raw)
     if "messages" in raw and "contacts" in raw:
         raw["messages"] = with_account(raw["messages"], raw["contacts"])
+    raw = account_keyed(raw)
     parts = []
     for k in range(c.training_snapshots):
         snapshot = as_of - pd.Timedelta(days=c.churn_horizon_days + k * c.snapshot_step_days)
