@@ -1,10 +1,11 @@
 """LightGBM on a Dask cluster vs one machine: the win model's test AUC gap, with and without shared bins.
 
-For each world size (simulated with `cvre simulate -s 7`, features with `cvre features`; reused when present, not
-timed), the win task is trained on one machine and across a 2-worker `distributed.LocalCluster` (each worker holds
+For each world size (simulated with `cvre simulate -s 42`, features with `cvre features`; reused when present,
+not timed), the win task is trained on one machine and across a 2-worker `distributed.LocalCluster` (each worker holds
 half the rows) with `cvre.deploy.cluster_training.train_on_cluster`, once with each worker's own bins
-(`lightgbm.dask` as it is) and once with the bins shared. Two parameter sets: leaves bounded by row count
-(`min_child_samples` 20, LightGBM's default) and by hessian (`CLUSTER_LEAF_BOUNDS` + `min_child_weight` 2).
+(`lightgbm.dask` as it is) and once with the bins shared. Two parameter sets: LightGBM's defaults (leaves bounded
+by row count, `min_child_samples` 20) and no split decided on row counts (`COUNT_FREE_SPLITS`: leaves bounded by
+hessian, `min_child_weight` 2; categorical splits one category against the rest).
 Per run: AUC gap, largest prediction difference on the test rows, and the first tree where the models part.
 Results go to benchmarks/results/cluster_training.json.
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -25,18 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import RESULTS_DIR, ensure_repo_on_path, machine_info, write_result  # noqa: E402
+from tuning_workers import world  # noqa: E402  (simulated world + features, reused when present)
 
-CVRE = str(Path(sys.executable).parent / "cvre")
 BASE = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "random_state": 7, "verbose": -1}
-
-
-def world(workdir: Path, deals: int) -> Path:
-    out = workdir / f"world-{deals}"
-    if not (out / "features" / "feature_manifest.json").exists():
-        subprocess.run([CVRE, "simulate", "-n", str(deals), "-s", "7", "-o", str(out), "--no-progress"], check=True,
-                       capture_output=True)
-        subprocess.run([CVRE, "features", "-d", str(out)], check=True, capture_output=True)
-    return out / "features"
 
 
 def _trees(model) -> list[str]:
@@ -59,7 +50,7 @@ def compare(client, features: Path) -> list[dict]:
     import pandas as pd
     from sklearn.metrics import roc_auc_score
 
-    from cvre.deploy.cluster_training import CLUSTER_LEAF_BOUNDS, train_on_cluster
+    from cvre.deploy.cluster_training import COUNT_FREE_SPLITS, train_on_cluster
     from cvre.training.data import load_task
 
     data = load_task(features, "win")
@@ -67,7 +58,7 @@ def compare(client, features: Path) -> list[dict]:
     parts = client.persist([dd.from_pandas(X, npartitions=2),
                             dd.from_pandas(pd.Series(y, index=X.index), npartitions=2)])
     rows = []
-    for bounds, extra in (("row count", {}), ("hessian", {**CLUSTER_LEAF_BOUNDS, "min_child_weight": 2.0})):
+    for bounds, extra in (("row counts", {}), ("no counts", {**COUNT_FREE_SPLITS, "min_child_weight": 2.0})):
         params = BASE | extra
         local = lgb.LGBMClassifier(**params).fit(X, y)
         p_local = local.predict_proba(X_test)[:, 1]
@@ -75,14 +66,14 @@ def compare(client, features: Path) -> list[dict]:
         for shared in (False, True):
             spread = train_on_cluster(client, *parts, params, shared_bins=shared)
             p_spread = spread.predict_proba(X_test)[:, 1]
-            rows.append({"train_rows": len(X), "test_rows": len(X_test), "leaf_bounds": bounds,
+            rows.append({"train_rows": len(X), "test_rows": len(X_test), "splits_on": bounds,
                          "shared_bins": shared, "auc_one_machine": round(auc_local, 5),
                          "auc_cluster": round(roc_auc_score(y_test, p_spread), 5),
                          "auc_gap": round(roc_auc_score(y_test, p_spread) - auc_local, 5),
                          "max_prediction_diff": float(np.abs(p_spread - p_local).max()),
                          "first_parting_tree": _first_parting_tree(local, spread),
                          "machines": 2 if "[num_machines: 2]" in spread.booster_.model_to_string() else 1})
-            print(f"{len(X):>6} train rows, {bounds:>9} bounds, shared bins {shared!s:>5}: gap "
+            print(f"{len(X):>6} train rows, splits on {bounds:>10}, shared bins {shared!s:>5}: gap "
                   f"{rows[-1]['auc_gap']:+.4f}, max prediction diff {rows[-1]['max_prediction_diff']:.3g}, "
                   f"parts at tree {rows[-1]['first_parting_tree']}", flush=True)
     return rows

@@ -1,5 +1,5 @@
-"""When the CRM history outgrows one machine: the batch deal features per account partition on a Dask cluster,
-and LightGBM trained across its workers (`lightgbm.dask`).
+"""When the CRM history outgrows one machine: the batch deal features per account partition on a Dask cluster
+(LightGBM across its workers: `cluster_training`).
 
 Every worker gets the snapshot's shared context once (`snapshot_context`: win histories, account context,
 list prices, behaviour sources) and builds the rows of its accounts' deals; the rows of all partitions equal one

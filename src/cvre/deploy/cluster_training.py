@@ -2,16 +2,18 @@
 
 Data-parallel LightGBM lets each worker find the bins of a share of the features from its own rows, so bin
 bounds, which categories get a bin and whether a feature has a missing-value bin all depend on which rows a
-worker holds, and the model drifts from the one-machine model (AUC gaps up to 0.017 measured,
+worker holds, and the model drifts from the one-machine model (AUC gaps up to 0.019 measured,
 benchmarks/cluster_training.py). Here every worker first builds the bins ONCE, on its own, from the same sample
 of the training rows (all of them up to LightGBM's `bin_construct_sample_cnt`, 200,000 by default: the rows one
 machine finds its bins from), and bins its own rows on them (a LightGBM reference Dataset, as for validation
 sets), before the workers connect. The histograms the workers then sum are the one machine's.
 
 What stays apart: data-parallel LightGBM knows a leaf's row count only as an estimate from hessian sums (exact on
-one machine), so bounds on row counts (`min_child_samples`, `min_data_per_group`, `cat_smooth`'s cut) can decide
-a split differently and the trees part some rounds in. Bound leaves by hessian (`min_child_weight`) with
-`CLUSTER_LEAF_BOUNDS` for a cluster model that follows the one-machine model (tests/deploy/test_cluster.py).
+one machine), so whatever compares row counts (`min_child_samples`; for categorical splits of many categories
+against many also `cat_smooth`'s cut and `min_data_per_group`) can decide a split differently, and the trees
+part some rounds in. `COUNT_FREE_SPLITS` turns those off (leaves bounded by hessian, `min_child_weight`, instead;
+categorical splits one category against the rest): the cluster model then equals the one-machine model on the
+test world and a 5,000-deal world, though not yet on every world (docs/team.md section 4).
 
 Categorical columns keep their codes on every worker when the Dask frame's categories are known (one pandas
 dtype for all partitions): checked, not assumed.
@@ -34,8 +36,9 @@ SAMPLE_ROWS = 200_000  # LightGBM's default bin_construct_sample_cnt: the rows o
 SAMPLE_PARAM = "cvre_bins_sample"  # the token of the shared sample; taken out before LightGBM sees the params
 NOT_DATASET = ("n_estimators", "importance_type", "class_weight", "client", "machines", "local_listen_port",
                "num_machines", "time_out", SAMPLE_PARAM)
-# Row-count bounds off (a hessian bound, `min_child_weight`, takes their place): the cluster checks them on estimates
-CLUSTER_LEAF_BOUNDS = {"min_child_samples": 1, "min_data_per_group": 1}
+# No split decided on row counts (the cluster only estimates them): bound leaves by hessian (`min_child_weight`)
+# and split categories one against the rest (LightGBM's many-vs-many categorical splits count rows)
+COUNT_FREE_SPLITS = {"min_child_samples": 1, "max_cat_to_onehot": 256}
 _SAMPLES: dict[str, pd.DataFrame] = {}  # on each worker: the shared bin samples of the trainings in progress
 
 
