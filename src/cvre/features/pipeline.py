@@ -228,7 +228,8 @@ def _build_features(data: Path, cfg: FeatureConfig, as_of_override: str | None, 
         run.warnings.append(f"campaign features skipped: {', '.join(lacking)} absent (map them for the funnels)")
     elif "messages" in tables and "campaigns" in tables:
         funnel = campaign_funnel(tables["messages"], tables["campaigns"])
-        _write(contact_engagement(tables["messages"], as_of, cfg.campaigns), out, "contact_engagement", run)
+        messages = polars_as_of(client_raw["messages"], "messages", as_of)  # already Polars: no second conversion
+        _write(contact_engagement(messages, as_of, cfg.campaigns), out, "contact_engagement", run)
         _write(funnel, out, "campaign_funnel", run)
         _write(compare_by(funnel, "template_variant"), out, "campaign_ab", run)
         _write(compare_by(funnel, "send_hour"), out, "campaign_send_hour", run)
