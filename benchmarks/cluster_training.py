@@ -6,7 +6,9 @@ half the rows) with `cvre.deploy.cluster_training.train_on_cluster`, once with e
 (`lightgbm.dask` as it is) and once with the bins shared. Two parameter sets: LightGBM's defaults (leaves bounded
 by row count, `min_child_samples` 20) and no split decided on row counts (`COUNT_FREE_SPLITS`: leaves bounded by
 hessian, `min_child_weight` 2; categorical splits one category against the rest).
-Per run: AUC gap, largest prediction difference on the test rows, and the first tree where the models part.
+Per run: AUC gap, largest prediction difference on the test rows, the first tree where the models part and the
+node there nearest the root split differently (each model's split and gain, the node's rows and the rows the
+cluster counts there: data-parallel LightGBM estimates them from hessians).
 Results go to benchmarks/results/cluster_training.json.
 
     .venv/bin/python benchmarks/cluster_training.py                          # 1,500, 5,000 and 20,000 deals
@@ -43,6 +45,42 @@ def _first_parting_tree(a, b) -> int | None:
                 None)
 
 
+def _nodes(model) -> list[list[dict]]:
+    """Per tree, its split nodes in depth-first order, each with its path from the root ("r", "rL", "rLR"...)."""
+    dump = model.booster_.dump_model()
+    names = dump["feature_names"]
+
+    def walk(node: dict, path: str) -> list[dict]:
+        if "split_index" not in node:
+            return []
+        here = {"node": path, "feature": names[node["split_feature"]], "threshold": node["threshold"],
+                "gain": round(node["split_gain"], 4), "rows": node["internal_count"]}
+        return [here, *walk(node["left_child"], path + "L"), *walk(node["right_child"], path + "R")]
+    return [walk(tree["tree_structure"], "r") for tree in dump["tree_info"]]
+
+
+def parting_split(local, spread, tree: int | None) -> dict | None:
+    """Where the trees part: the first node of tree `tree` split differently, with each model's split and gain, the
+    node's rows (exact on one machine) and the rows the cluster counts there (data-parallel LightGBM carries a
+    leaf's row count down from its parent's split, estimated from hessians)."""
+    if tree is None:
+        return None
+    mine, theirs = ({n["node"]: n for n in nodes} for nodes in (_nodes(local)[tree], _nodes(spread)[tree]))
+    keys = ("feature", "threshold")
+    def split(node: dict | None) -> tuple | None:
+        return node and tuple(node[k] for k in keys)
+    parted = sorted((path for path in {**mine, **theirs} if split(mine.get(path)) != split(theirs.get(path))),
+                    key=lambda path: (len(path), path))  # the one nearest the root (None: a leaf there)
+    if not parted:  # the same splits, grown in another shape
+        return {"tree": tree, "node": None}
+    path = parted[0]
+    one, cluster = mine.get(path), theirs.get(path)
+    return {"tree": tree, "node": path, "rows": one and one["rows"],
+            "rows_counted_by_cluster": cluster and cluster["rows"],
+            "one_machine": one and {k: one[k] for k in (*keys, "gain")},
+            "cluster": cluster and {k: cluster[k] for k in (*keys, "gain")}}
+
+
 def compare(client, features: Path) -> list[dict]:
     import dask.dataframe as dd
     import lightgbm as lgb
@@ -72,6 +110,7 @@ def compare(client, features: Path) -> list[dict]:
                          "auc_gap": round(roc_auc_score(y_test, p_spread) - auc_local, 5),
                          "max_prediction_diff": float(np.abs(p_spread - p_local).max()),
                          "first_parting_tree": _first_parting_tree(local, spread),
+                         "parting_split": parting_split(local, spread, _first_parting_tree(local, spread)),
                          "machines": 2 if "[num_machines: 2]" in spread.booster_.model_to_string() else 1})
             print(f"{len(X):>6} train rows, splits on {bounds:>10}, shared bins {shared!s:>5}: gap "
                   f"{rows[-1]['auc_gap']:+.4f}, max prediction diff {rows[-1]['max_prediction_diff']:.3g}, "

@@ -13,7 +13,12 @@ one machine), so whatever compares row counts (`min_child_samples`; for categori
 against many also `cat_smooth`'s cut and `min_data_per_group`) can decide a split differently, and the trees
 part some rounds in. `COUNT_FREE_SPLITS` turns those off (leaves bounded by hessian, `min_child_weight`, instead;
 categorical splits one category against the rest): the cluster model then equals the one-machine model on the
-test world and a 5,000-deal world, though not yet on every world (docs/team.md section 4).
+test world and a 5,000-deal world, but not on every world, and no parameter closes the rest: the cluster knows a
+leaf's rows only as its parent's split estimated them (sum of hessians times rows per hessian, rounded per bin;
+one machine counts them), and a threshold whose rows estimated on its far side exceed that estimated total leaves
+"fewer than 0" rows on the near side, which LightGBM refuses whatever `min_data_in_leaf` (>= 0) is. So a split
+with a small child that one machine takes can be refused on the cluster (benchmarks/cluster_training.py records
+the node: 1,500 deals, round 35, 241 rows counted as 220; 20,000 deals, round 21, 450 counted as 405).
 
 Categorical columns keep their codes on every worker when the Dask frame's categories are known (one pandas
 dtype for all partitions): checked, not assumed.
