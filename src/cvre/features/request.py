@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -116,6 +116,7 @@ class RequestReference:
 
 
 def _stage_features(deal, acts_logged: list[int], cutoff_s: int, as_of_ns: int, age_days: float) -> dict:
+    """`acts_logged`: the seconds of the deal's logged activities known at the cutoff, sorted."""
     entries = sorted(((_s(t), STAGE_ORDER.get(e.stage, NAN)) for e in deal.stage_history
                       if (t := _ns(e.entered_at)) <= as_of_ns), key=lambda x: x[0])
     entries = [e for e in entries if e[0] <= cutoff_s]
@@ -131,7 +132,8 @@ def _stage_features(deal, acts_logged: list[int], cutoff_s: int, as_of_ns: int, 
         moves += 1
         backward += order < prev_order
         skips += order - prev_order > 1
-        unevidenced += not any(prev_t <= a < t for a in acts_logged)
+        first = bisect_left(acts_logged, prev_t)  # the first logged activity at or after the previous move
+        unevidenced += not (first < len(acts_logged) and acts_logged[first] < t)
     last_order = entries[-1][1] if entries else NAN
     known = last_order == last_order
     return {
@@ -222,7 +224,7 @@ def deal_features(deal, as_of: datetime, ref: RequestReference, cfg: DealFeature
                  "amount": NAN if deal.amount is None else float(deal.amount), "amount_missing": deal.amount is None}
     acts = [(s, TYPE_INDEX.get(a.activity_type, -1), bool(a.logged)) for a in deal.activities
             if (t := _ns(a.occurred_at)) <= as_of_ns and (s := _s(t)) <= cutoff_s]
-    row |= _stage_features(deal, [t for t, _, logged in acts if logged], cutoff_s, as_of_ns, age_days)
+    row |= _stage_features(deal, sorted(t for t, _, logged in acts if logged), cutoff_s, as_of_ns, age_days)
     row |= _activity_features(acts, cutoff_s, created_s, age_days, cfg)
     row |= _lead_features(deal, cutoff_s, as_of_ns, cfg)
     row |= _close_date_features(deal, cutoff_s, as_of_ns)
