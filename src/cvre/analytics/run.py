@@ -137,8 +137,13 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
         scenarios["rule_error_vs_truth"] = scenarios["recovered_ev"] / scenarios["truth_recovered_ev"] - 1.0
         if "model_recovered_ev" in scenarios:
             scenarios["model_error_vs_truth"] = scenarios["model_recovered_ev"] / scenarios["truth_recovered_ev"] - 1
-    causal = causal_run(lambda when, scope: scoped_deals(data, when, scope, spec=deal_cfg), data, snapshot, cfg.scope,
-                        cfg.recovery, list(cfg.scenarios), cfg.segments, gov, amount_of=impute_amounts)
+
+    def deals_at(when: pd.Timestamp, scope: str) -> pd.DataFrame:  # the snapshot's rows are the ones built above
+        return scoped(every_deal.copy(), tables, scope) if when == snapshot else scoped_deals(data, when, scope,
+                                                                                             spec=deal_cfg)
+
+    causal = causal_run(deals_at, data, snapshot, cfg.scope, cfg.recovery, list(cfg.scenarios), cfg.segments, gov,
+                        amount_of=impute_amounts)
     per_deal, scenarios, extra = add_causal_to_run(per_deal, scenarios, head, causal, data, gov, cfg.recovery.level)
     segments = pd.concat([segment_summary(per_deal, deals, s) for s in cfg.segments], ignore_index=True)
     out = Path(out) if out else data / LEAKAGE_DIR

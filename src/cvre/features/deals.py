@@ -96,7 +96,7 @@ def stage_features(history: pd.DataFrame | pl.DataFrame, cut: pd.DataFrame, logg
     """Current stage, days in it, moves (backward, skipping, without logged activity) as of each deal's cutoff."""
     ranks = pl.DataFrame({"stage": list(STAGE_ORDER), "order": list(STAGE_ORDER.values())},
                          schema={"stage": pl.String, "order": pl.Float64})
-    events = deal_rows(history, cut, "entered_at", ordered=True, stage=pl.col("stage").cast(pl.String))
+    events = deal_rows(history, cut, "entered_at", stage=pl.col("stage").cast(pl.String))
     events = events.join(ranks, on="stage", how="left", maintain_order="left")  # unknown stages: NaN
     return stage_table(events["d"].to_numpy(), events["t"].to_numpy(), events["order"].to_numpy(), cut,
                        logged_acts["d"].to_numpy(), logged_acts["t"].to_numpy())

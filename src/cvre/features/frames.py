@@ -73,11 +73,10 @@ def epoch_seconds(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.Datetime("ns")).dt.epoch("ns").floordiv(10**9).fill_null(NAT_SECONDS)
 
 
-def deal_rows(frame: pd.DataFrame | pl.DataFrame, cut: pd.DataFrame, time_col: str, ordered: bool = False,
-              **columns: pl.Expr) -> pl.DataFrame:
+def deal_rows(frame: pd.DataFrame | pl.DataFrame, cut: pd.DataFrame, time_col: str, **columns: pl.Expr
+              ) -> pl.DataFrame:
     """Rows of `frame` (keyed by opportunity_id) of the deals in `cut`, at or before each deal's cutoff:
-    d (row of `cut`), t (seconds), the deal's cutoff_s and `columns`, in the order of `frame` (`ordered` is
-    kept for the callers that need it).
+    d (row of `cut`), t (seconds), the deal's cutoff_s and `columns`, in the order of `frame`.
 
     A deal's rows usually come together (exports list them by deal): each run of equal ids is looked up once,
     not each of ~20M activities.
