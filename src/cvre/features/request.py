@@ -213,6 +213,7 @@ def deal_features(deal, as_of: datetime, ref: RequestReference, cfg: DealFeature
                   rates: dict | None = None) -> dict:
     """One open deal's feature row at `as_of` (a dict of the batch table's columns), as the batch path builds it
     for the same deal appended to the reference tables (`rates`: win rates already looked up at `as_of`)."""
+    rates = {} if rates is None else rates
     as_of_ns, created_ns = _ns(as_of), _ns(deal.created_at)
     cutoff_s, created_s = _s(as_of_ns), _s(created_ns)
     age_days = (as_of_ns - created_ns) / 10**9 / 86_400.0
@@ -231,11 +232,8 @@ def deal_features(deal, as_of: datetime, ref: RequestReference, cfg: DealFeature
     for key, prefix in (("owner_id", "owner"), ("account_id", "account")):
         value = getattr(deal, key)
         if key in ref.keyed or value is not None:
-            found = None if rates is None else rates.get((key, value))
-            if found is None:
-                found = ref.rates(key, value, as_of_ns, cfg.win_rate_prior_deals)
-                if rates is not None:
-                    rates[key, value] = found
+            if (found := rates.get((key, value))) is None:
+                found = rates[key, value] = ref.rates(key, value, as_of_ns, cfg.win_rate_prior_deals)
             row[f"{prefix}_prior_deals"], row[f"{prefix}_win_rate"] = found
     if ref.accounts is not None:
         found = ref.accounts.get(deal.account_id) if deal.account_id is not None else None

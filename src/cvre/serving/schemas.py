@@ -63,7 +63,7 @@ def to_naive_utc(item: BaseModel) -> None:
     for name in times:
         value = values[name]
         if value is not None and value.tzinfo is not None:
-            values[name] = value.astimezone(UTC).replace(tzinfo=None)
+            values[name] = _naive_utc(value)
     for name, many in nested:
         value = values[name]
         for child in (value if many else () if value is None else (value,)):
