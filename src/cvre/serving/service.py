@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 from datetime import datetime
@@ -13,7 +12,9 @@ from pathlib import Path
 
 import bentoml
 import mlflow
+import msgspec
 import pandas as pd
+from _bentoml_impl.serde import JSONSerde
 from bentoml.exceptions import BentoMLException
 from pydantic import ConfigDict, Field
 from starlette.responses import JSONResponse, Response
@@ -26,6 +27,7 @@ from cvre.serving.client_scoring import ClientInputError, score_clients
 from cvre.serving.config import ServingConfig
 from cvre.serving.content_type import JsonBodiesOnly
 from cvre.serving.errors import ErrorBodies, quiet_client_errors
+from cvre.serving.fast_payload import fast_decode
 from cvre.serving.http_guards import BodyLimit, RequestMetrics, RouteMetrics, ServiceRoutes
 from cvre.serving.models import ModelHolder
 from cvre.serving.schemas import (
@@ -89,10 +91,14 @@ def _unavailable(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
 
 
+_ENCODER = msgspec.json.Encoder()
+
+
 def _json(results: list[dict]) -> Response:
-    """Results (dicts in the response models' field order) as the JSON BentoML would write for them: building and
-    dumping a pydantic object per deal, reason and warning cost more than scoring a 1,000-deal batch."""
-    return Response(json.dumps(results).encode(), media_type="application/json")
+    """Results (dicts in the response models' field order) as the JSON BentoML would write for them, without its
+    spaces: building and dumping a pydantic object per deal, reason and warning cost more than scoring a 1,000-deal
+    batch, and msgspec writes the dicts ~4x faster than `json.dumps` (docs/performance.md)."""
+    return Response(_ENCODER.encode(results), media_type="application/json")
 
 
 class ScoreDealsInput(bentoml.IODescriptor):
@@ -101,6 +107,14 @@ class ScoreDealsInput(bentoml.IODescriptor):
     model_config = ConfigDict(extra="forbid")
     deals: DealList
     as_of: OptionalMoment = None
+
+    @classmethod
+    async def from_http_request(cls, request, serde) -> ScoreDealsInput:
+        """The body through the fast pass (`fast_payload`: msgspec twins of these models, ~5x faster on large
+        batches); a body it cannot vouch for is validated by pydantic, as BentoML does, errors worded as ever."""
+        if isinstance(serde, JSONSerde) and (fast := fast_decode(await request.body(), cls)) is not None:
+            return cls.model_construct(deals=fast.deals, as_of=fast.as_of)
+        return await super().from_http_request(request, serde)
 
 
 class ScoreClientsInput(bentoml.IODescriptor):
