@@ -11,7 +11,7 @@ import pytest
 from cvre.core.io import read_table
 from cvre.features.config import DealFeatureConfig
 from cvre.features.deal_table import DealReference, build_deal_features
-from cvre.features.request import RequestReference, deal_features
+from cvre.features.request import RequestReference, deal_feature_columns, deal_feature_rows, deal_features
 from cvre.features.snapshot import tables_as_of
 from cvre.training.reference import REFERENCE_TABLES
 
@@ -99,3 +99,47 @@ def test_request_features_equal_the_batch_table(world):
             assert_same(row, batch.loc[deal.opportunity_id], f"{deal.opportunity_id} at {as_of}")
             checked += 1
     assert checked >= DEALS
+
+
+def _same_value(column, i: int, value) -> bool:
+    got = column[i]
+    if isinstance(column, np.ndarray):
+        return bool(np.isnan(got) and np.isnan(value)) if column.dtype.kind == "f" and got != got else got == value
+    return got == value or (got is None and value is not None and value != value)  # a row's unknown stage: NaN
+
+
+def test_batching_does_not_change_a_value(world):
+    """`deal_feature_columns` over a batch equals, deal for deal, `deal_features` of each deal alone; with deals
+    without any history, a lead created after the scoring time, unknown accounts and no owner in the batch."""
+    opps = world["opportunities"]
+    as_of = opps["created_at"].quantile(0.7)
+    now = tables_as_of(world, as_of)
+    reference = {n: t for n, t in now.items() if n in REFERENCE_TABLES}
+    reference["opportunities"] = reference["opportunities"].query("outcome in ['won', 'lost']")
+    ref = RequestReference.of(DealReference.of(reference))
+    moment = as_of.to_pydatetime()
+    open_ids = opps.loc[opps["created_at"] <= as_of, "opportunity_id"]
+    deals = payloads(world, np.random.default_rng(3).choice(open_ids.to_numpy(), 300, replace=False).tolist())
+    bare = deals[0].__dict__ | {"opportunity_id": "BARE", "stage_history": [], "activities": [], "lead": None,
+                                "close_date_changes": [], "expected_close_date": None, "amount": None}
+    late = next(d for d in deals if d.lead is not None)
+    late = late.__dict__ | {"opportunity_id": "LATE-LEAD", "lead": SimpleNamespace(
+        **late.lead.__dict__ | {"lead_id": "LATE", "created_at": moment + pd.Timedelta(days=2).to_pytimedelta()})}
+    deals += [SimpleNamespace(**bare), SimpleNamespace(**late),
+              SimpleNamespace(**deals[1].__dict__ | {"opportunity_id": "NEW-ACCOUNT", "account_id": "NO-SUCH-ACCOUNT",
+                                                     "owner_id": None})]
+    columns = deal_feature_columns(deals, moment, ref, CFG)
+    alone = [deal_features(d, moment, ref, CFG) for d in deals]
+    assert list(columns) == list(alone[0]) and all(len(c) == len(deals) for c in columns.values())
+    for i, row in enumerate(alone):
+        assert list(row) == list(columns), deals[i].opportunity_id
+        wrong = [name for name, value in row.items() if not _same_value(columns[name], i, value)]
+        assert not wrong, f"{deals[i].opportunity_id}: {[(w, columns[w][i], row[w]) for w in wrong]}"
+    rows = deal_feature_rows(deals, moment, ref, CFG)
+    assert all(list(r) == list(a) and all(r[k] == v or (v != v and r[k] != r[k]) for k, v in a.items())
+               for r, a in zip(rows, alone, strict=True))
+    by_id = {row["opportunity_id"]: row for row in alone}
+    assert by_id["BARE"]["no_activity"] and not by_id["BARE"]["has_stage_history"]
+    assert not by_id["LATE-LEAD"]["has_lead"] and by_id["LATE-LEAD"]["lead_id"] == "LATE"
+    assert not by_id["NEW-ACCOUNT"]["account_known"] and by_id["NEW-ACCOUNT"]["account_prior_deals"] == 0
+    assert columns["moves_without_activity"].max() > 0 and columns["stage_moves"].max() > 1

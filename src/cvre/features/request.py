@@ -1,24 +1,28 @@
-"""The features of one deal at request time, from its payload and the model's reference tables, in plain Python.
+"""The features of the deals of one request, from their payloads and the model's reference, column by column.
 
-The same definitions as the batch table (`deal_table.build_deal_features`), row by row: a deal's own history is
-a few dozen events, so loops over it cost microseconds where a DataFrame costs milliseconds. The reference
-(closed deals, accounts, contacts, products at the model's snapshot) is indexed once into dicts and sorted arrays
-(`RequestReference.of`). `tests/features/test_request.py` checks every column against the batch tables.
+The same definitions as the batch table (`deal_table.build_deal_features`) over a request's own deals: every deal's
+activities, stage entries and close-date changes are flattened once into arrays (deal, second, ...) sorted by deal
+then time, and each feature is a handful of numpy reductions over the whole batch (bincount, reduceat, searchsorted
+on packed (deal, second) keys), so a 1,000-deal request costs a few Python passes over its events, not 1,000 small
+loops. One deal is a batch of one (`deal_features`). The reference (closed deals, accounts, contacts, products at
+the model's snapshot) is indexed once into dicts and sorted arrays (`RequestReference.of`).
+`tests/features/test_request.py` checks every column against the batch tables.
 
-A payload is any object with the API deal's attributes (`serving.schemas.DealIn`): opportunity_id, account_id,
-owner_id, product, business_type, created_at, stage, amount, expected_close_date, stage_history (stage,
-entered_at), activities (activity_type, occurred_at, logged), lead (lead_id, source, created_at,
-first_response_at), close_date_changes (changed_at, old_expected_close_date, new_expected_close_date).
+A payload is any object with the API deal's attributes (`serving.schemas.DealIn`, naive UTC times): opportunity_id,
+account_id, owner_id, product, business_type, created_at, stage, amount, expected_close_date, stage_history (stage,
+entered_at), activities (activity_type, occurred_at, logged), lead (lead_id, source, created_at, first_response_at),
+close_date_changes (changed_at, old_expected_close_date, new_expected_close_date).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import datetime
-from itertools import pairwise
+from datetime import datetime, timedelta
+from itertools import chain, repeat
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -26,12 +30,17 @@ import pandas as pd
 from cvre.core.schema import ACTIVITY_TYPES, STAGES_OPEN
 from cvre.features.config import DealFeatureConfig
 from cvre.features.deal_table import ACCOUNT_CONTEXT, DealReference
-from cvre.features.deals import STAGE_ORDER
+from cvre.features.deals import STAGE_ORDER, WinHistory
 
 NAN = math.nan
 EPOCH = datetime(1970, 1, 1)
+MICROSECOND = timedelta(microseconds=1)
+SECS_OFFSET = np.int64(2**33)  # seconds + 2**33 > 0 from 1697 on
+NEVER = np.iinfo(np.int64).max
+PANDAS_FROM = 100  # times converted at once: from here pandas' parser is the faster (`_us`)
 WHITESPACE = re.compile(r"\s+")
 TYPE_INDEX = {name: k for k, name in enumerate(ACTIVITY_TYPES)}
+WIN_KEYS = (("owner_id", "owner"), ("account_id", "account"))
 
 
 def clean_label(value: str | None) -> str | None:
@@ -39,30 +48,12 @@ def clean_label(value: str | None) -> str | None:
     return None if value is None else WHITESPACE.sub(" ", value.strip().lower())
 
 
-def _ns(moment: datetime) -> int:
-    """Nanoseconds since the epoch of a naive UTC time (the tables' datetime64[ns])."""
-    delta = moment - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
-
-
-def _s(ns: int) -> int:
-    """Whole seconds, as `timeline.seconds` (datetime64[s]) rounds: down."""
-    return ns // 10**9
-
-
-@dataclass(frozen=True)
-class _Wins:
-    """One key's closed deals (owner or account): close times sorted, running wins."""
-
-    closes: np.ndarray
-    wins: np.ndarray  # wins[k]: wins among the first k closes
-
-
 @dataclass(frozen=True)
 class RequestReference:
-    """The model's reference at a scoring time, as dicts and sorted arrays for one-deal lookups."""
+    """The model's reference at a scoring time, as dicts and sorted arrays for a request's lookups."""
 
-    wins: dict[str, dict[str, _Wins]]  # key column -> id ("\x00": missing) -> closed deals
+    wins: dict[str, WinHistory]  # key column -> closed deals by key
+    codes: dict[str, dict[str, int]]  # key column -> id ("\x00": missing) -> its code in `wins`
     keyed: frozenset[str]
     all_closes: np.ndarray  # every closed deal's close time (ns), sorted
     all_wins: np.ndarray
@@ -74,17 +65,8 @@ class RequestReference:
     @classmethod
     def of(cls, index: DealReference) -> RequestReference:
         """From the batch path's index of the same tables (`DealReference.of`), so both read one reference."""
-        wins: dict[str, dict[str, _Wins]] = {}
-        for key, history in index.win_history.items():
-            per_key: dict[str, _Wins] = {}
-            width = len(history.times) + 1
-            codes = history.by_key // width
-            bounds = np.searchsorted(codes, np.arange(len(history.keys) + 1))
-            for code, name in enumerate(history.keys):
-                lo, hi = bounds[code], bounds[code + 1]
-                per_key[str(name)] = _Wins(history.times[history.by_key[lo:hi] % width],
-                                           history.key_wins[lo:hi + 1] - history.key_wins[lo])
-            wins[key] = per_key
+        codes = {key: {str(name): code for code, name in enumerate(history.keys)}
+                 for key, history in index.win_history.items()}
         any_history = next(iter(index.win_history.values()))
         accounts, columns = None, ()
         if index.accounts is not None:
@@ -101,152 +83,294 @@ class RequestReference:
             bounds = np.searchsorted(group, np.arange(len(index.contact_keys) + 1))
             contacts = {str(k): secs[bounds[code]:bounds[code + 1]] for code, k in enumerate(index.contact_keys)}
         prices = None if index.prices is None else {str(k): float(v) for k, v in index.prices.items()}
-        return cls(wins, index.keyed, any_history.closes, any_history.wins, accounts, columns, contacts, prices)
+        return cls(dict(index.win_history), codes, index.keyed, any_history.closes, any_history.wins, accounts,
+                   columns, contacts, prices)
 
-    def rates(self, key: str, value: str | None, cutoff_ns: int, prior: float) -> tuple[float, float]:
-        """Closed deals of the same owner/account strictly before the cutoff: count and smoothed win rate."""
-        found = self.wins[key].get("\x00" if value is None else value)
-        n = wins = 0.0
-        if found is not None:
-            k = int(np.searchsorted(found.closes, cutoff_ns))
-            n, wins = float(k), float(found.wins[k])
+    def rates(self, key: str, values: list[str | None], cutoff_ns: int, prior: float) -> tuple[np.ndarray, ...]:
+        """Closed deals of each value's owner/account strictly before the cutoff: count and smoothed win rate."""
+        history, codes = self.wins[key], self.codes[key]
+        code = np.array([codes.get("\x00" if v is None else v, -1) for v in values], dtype=np.int64)
+        first = np.maximum(code, 0) * (len(history.times) + 1)
+        start = np.searchsorted(history.by_key, first)
+        end = np.searchsorted(history.by_key, first + np.searchsorted(history.times, cutoff_ns))
+        known = code >= 0
+        n = np.where(known, end - start, 0).astype(float)
+        wins = np.where(known, history.key_wins[end] - history.key_wins[start], 0.0)
         before = int(np.searchsorted(self.all_closes, cutoff_ns))
         base = self.all_wins[before] / before if before > 0 else 0.5
         return n, (wins + prior * base) / (n + prior)
 
 
-def _stage_features(deal, acts_logged: list[int], cutoff_s: int, as_of_ns: int, age_days: float) -> dict:
-    """`acts_logged`: the seconds of the deal's logged activities known at the cutoff, sorted."""
-    entries = sorted(((_s(t), STAGE_ORDER.get(e.stage, NAN)) for e in deal.stage_history
-                      if (t := _ns(e.entered_at)) <= as_of_ns), key=lambda x: x[0])
-    entries = [e for e in entries if e[0] <= cutoff_s]
-    moves = backward = skips = unevidenced = 0.0
-    longest = NAN
-    for i, (t, order) in enumerate(entries):
-        next_t = entries[i + 1][0] if i + 1 < len(entries) else cutoff_s
-        stay = (next_t - t) / 86_400.0
-        longest = stay if longest != longest or stay > longest else longest
-        if i == 0:
-            continue
-        prev_t, prev_order = entries[i - 1]
-        moves += 1
-        backward += order < prev_order
-        skips += order - prev_order > 1
-        first = bisect_left(acts_logged, prev_t)  # the first logged activity at or after the previous move
-        unevidenced += not (first < len(acts_logged) and acts_logged[first] < t)
-    last_order = entries[-1][1] if entries else NAN
-    known = last_order == last_order
-    return {
-        "current_stage": STAGES_OPEN[int(last_order)] if known and 0 <= last_order < len(STAGES_OPEN) else NAN,
-        "days_in_stage": (cutoff_s - entries[-1][0]) / 86_400.0 if entries else NAN,
-        "stage_moves": moves, "stage_velocity": moves / max(age_days, 1.0) * 30.0, "backward_moves": backward,
-        "stage_skips": skips, "moves_without_activity": unevidenced, "max_days_in_stage": longest,
-        "has_stage_history": bool(known),
-    }
+@dataclass(frozen=True)
+class _Batch:
+    """What every column of a batch reads: its size, the scoring time and each deal's creation."""
+
+    n: int
+    as_of_us: int
+    cutoff_s: int  # whole seconds, rounded down as `timeline.seconds` (datetime64[s]) does
+    created_s: np.ndarray
+    age_days: np.ndarray
 
 
-def _activity_features(acts: list[tuple[int, int, bool]], cutoff_s: int, created_s: int, age_days: float,
-                       cfg: DealFeatureConfig) -> dict:
-    """`acts`: (seconds, type index, logged) of the deal's activities known at the cutoff."""
-    out: dict = {}
-    ages = [(cutoff_s - t) / 86_400.0 for t, _, _ in acts]
-    for window in cfg.activity_windows_days:
-        counts = [0.0] * len(ACTIVITY_TYPES)
-        inside = 0.0
-        for age, (_, kind, _) in zip(ages, acts, strict=True):
-            if age < window:
-                inside += 1
-                if kind >= 0:  # an unknown activity type counts in the totals only
-                    counts[kind] += 1
-        for k, name in enumerate(ACTIVITY_TYPES):
-            out[f"{name}s_{window}d"] = counts[k]
-        out[f"activities_{window}d"] = inside
-    total = float(len(acts))
-    out["activities_total"] = total
-    out["activities_per_30d"] = total / max(age_days, 1.0) * 30.0
-    out["logged_share"] = sum(1.0 for *_, logged in acts if logged) / max(total, 1) if total > 0 else NAN
-    since_last = min(ages) if ages else NAN
-    out["days_since_last_activity"] = since_last
-    if acts:
-        times = sorted(t for t, _, _ in acts)
-        gaps = [(times[0] - created_s) / 86_400.0] + [(b - a) / 86_400.0 for a, b in pairwise(times)]
-        out["longest_gap_days"] = max(max(gaps), since_last)
-    else:
-        out["longest_gap_days"] = age_days
-    out["no_activity"] = total == 0
+def _us(moments: list[datetime]) -> np.ndarray:
+    """Microseconds since the epoch of naive UTC times (a datetime's own resolution, so exact), as int64.
+    Measured (benchmarks/request_features.py): pandas' parser takes ~0.2 us a time but ~25 us to start, Python's
+    timedelta arithmetic ~0.4 us and nothing to start; `np.array(moments, dtype="datetime64[us]")` ~2 us."""
+    if len(moments) > PANDAS_FROM:
+        return pd.DatetimeIndex(moments).as_unit("us").asi8
+    return np.array([(m - EPOCH) // MICROSECOND for m in moments], dtype=np.int64)
+
+
+def _looked_up(items: list, name: str, lookup: dict, missing: float, dtype: type) -> np.ndarray:
+    """Each item's `name` through `lookup` (`missing` where it has no entry)."""
+    return np.fromiter(map(lookup.get, map(attrgetter(name), items), repeat(missing)), dtype, len(items))
+
+
+def _previous(values: np.ndarray, fill) -> np.ndarray:
+    """Each value's predecessor (`fill` for the first)."""
+    out = np.empty_like(values)
+    out[:1], out[1:] = fill, values[:-1]
     return out
 
 
-def _lead_features(deal, cutoff_s: int, as_of_ns: int, cfg: DealFeatureConfig) -> dict:
-    lead = deal.lead
-    if lead is None or _ns(lead.created_at) > as_of_ns:  # a lead created after the scoring time is not known yet
-        return {"has_lead": False, "lead_response_hours": NAN, "lead_unanswered": False,
-                "slow_lead_response": False, "lead_source": None}
-    created = _s(_ns(lead.created_at))
-    response = lead.first_response_at
-    answered = response is not None and (r := _ns(response)) <= as_of_ns and _s(r) <= cutoff_s
-    hours = ((_s(r) if answered else cutoff_s) - created) / 3600.0
-    return {"has_lead": True, "lead_response_hours": hours, "lead_unanswered": not answered,
-            "slow_lead_response": hours > cfg.slow_response_hours, "lead_source": clean_label(lead.source)}
+def _pack(deal: np.ndarray, secs: np.ndarray) -> np.ndarray:
+    """One sortable int64 per (deal, second): times from 1697 to 2241 fit the low 35 bits."""
+    return (deal << 35) | (secs + SECS_OFFSET)
 
 
-def _close_date_features(deal, cutoff_s: int, as_of_ns: int) -> dict:
-    value = NAN if deal.expected_close_date is None else float(_s(_ns(deal.expected_close_date)))
-    changes = sorted(((_s(t), c) for c in deal.close_date_changes if (t := _ns(c.changed_at)) <= as_of_ns),
-                     key=lambda x: x[0])
-    before = [c for t, c in changes if t <= cutoff_s]
-    if before:
-        value = float(_s(_ns(before[-1].new_expected_close_date)))
-    days = (value - cutoff_s) / 86_400.0
-    return {"close_date_pushes": float(len(before)), "expected_close_missing": value != value,
+@dataclass(frozen=True)
+class _History:
+    """One history of every deal in the batch, the events known at the scoring time, by deal then time (ties in
+    the order sent, as a stable sort of one deal's events)."""
+
+    pos: np.ndarray  # each event's position in the flat list sent
+    deal: np.ndarray
+    secs: np.ndarray
+    first: np.ndarray  # bool: the deal's first event
+    last: np.ndarray  # bool: the deal's last event
+
+    @classmethod
+    def of(cls, items: list, sizes: list[int], field: str, as_of_us: int) -> _History:
+        """`items`: every deal's events, deal after deal (`sizes` each), their time in `field`."""
+        us = _us(list(map(attrgetter(field), items)))
+        pos = np.flatnonzero(us <= as_of_us)
+        deal = np.repeat(np.arange(len(sizes)), sizes)[pos]
+        secs = us[pos] // 10**6
+        order = np.argsort(_pack(deal, secs), kind="stable")
+        pos, deal, secs = pos[order], deal[order], secs[order]
+        first, last = np.ones(len(deal), dtype=bool), np.ones(len(deal), dtype=bool)
+        np.not_equal(deal[1:], deal[:-1], out=first[1:])
+        last[:-1] = first[1:]
+        return cls(pos, deal, secs, first, last)
+
+    def count(self, n: int, mask: np.ndarray | None = None) -> np.ndarray:
+        """Events per deal (those of `mask`), as float."""
+        return np.bincount(self.deal if mask is None else self.deal[mask], minlength=n).astype(float)
+
+    def per_deal(self, values: np.ndarray, n: int, missing: float = NAN) -> np.ndarray:
+        """One value per deal from the value at each deal's last event (`missing` for deals with none)."""
+        out = np.full(n, missing)
+        out[self.deal[self.last]] = values[self.last]
+        return out
+
+    def group_max(self, values: np.ndarray, n: int) -> np.ndarray:
+        """The largest of each deal's values (NaN for deals with no event)."""
+        out = np.full(n, NAN)
+        if len(values):
+            starts = np.flatnonzero(self.first)
+            out[self.deal[starts]] = np.maximum.reduceat(values, starts)
+        return out
+
+
+def _flat(deals: list, field: str) -> tuple[list, list[int]]:
+    """Every deal's `field` list concatenated, and each deal's length."""
+    lists = list(map(attrgetter(field), deals))
+    return list(chain.from_iterable(lists)), list(map(len, lists))
+
+
+def _activity_columns(deals: list, ctx: _Batch, cfg: DealFeatureConfig) -> tuple[dict, np.ndarray]:
+    """The activity columns, and the (deal, second) keys of the logged activities known at the scoring time."""
+    acts, sizes = _flat(deals, "activities")
+    n, known = ctx.n, _History.of(acts, sizes, "occurred_at", ctx.as_of_us)
+    kinds = _looked_up(acts, "activity_type", TYPE_INDEX, -1, np.int64)[known.pos]
+    ages = (ctx.cutoff_s - known.secs) / 86_400.0
+    typed = kinds >= 0  # an unknown activity type counts in the totals only
+    out: dict = {}
+    width = len(ACTIVITY_TYPES)
+    for window in cfg.activity_windows_days:
+        inside = ages < window
+        m = inside & typed
+        by_type = np.bincount(known.deal[m] * width + kinds[m], minlength=n * width).reshape(n, width)
+        for k, name in enumerate(ACTIVITY_TYPES):
+            out[f"{name}s_{window}d"] = by_type[:, k].astype(float)
+        out[f"activities_{window}d"] = known.count(n, inside)
+    total = known.count(n)
+    logged = np.fromiter(map(attrgetter("logged"), acts), dtype=bool, count=len(acts))[known.pos]
+    out["activities_total"] = total
+    out["activities_per_30d"] = total / np.maximum(ctx.age_days, 1.0) * 30.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["logged_share"] = np.where(total > 0, known.count(n, logged) / np.maximum(total, 1), NAN)
+    since_last = known.per_deal(ages, n)  # the last event is the latest: the smallest age
+    out["days_since_last_activity"] = since_last
+    gaps = np.where(known.first, known.secs - ctx.created_s[known.deal], known.secs - _previous(known.secs, 0))
+    longest = np.fmax(known.group_max(gaps / 86_400.0, n), since_last)
+    out["longest_gap_days"] = np.where(total > 0, longest, ctx.age_days)
+    out["no_activity"] = total == 0
+    return out, _pack(known.deal[logged], known.secs[logged])  # sorted: the events are
+
+
+def _stage_columns(deals: list, ctx: _Batch, logged: np.ndarray) -> dict:
+    """`logged`: the sorted (deal, second) keys of the deals' logged activities known at the scoring time."""
+    n = ctx.n
+    entries, sizes = _flat(deals, "stage_history")
+    known = _History.of(entries, sizes, "entered_at", ctx.as_of_us)
+    order = _looked_up(entries, "stage", STAGE_ORDER, NAN, float)[known.pos]
+    following = np.empty_like(known.secs)  # the next entry's time, or the cutoff
+    following[:-1] = known.secs[1:]
+    following[known.last] = ctx.cutoff_s
+    moved = ~known.first  # an entry after the deal's first: a move
+    prev_order, prev_secs = _previous(order, NAN), _previous(known.secs, 0)
+    keys = np.append(logged, NEVER)
+    # a move is evidenced by a logged activity in [previous entry, this entry)
+    first = np.searchsorted(keys, _pack(known.deal, prev_secs), side="left")
+    evidenced = keys[first] < _pack(known.deal, known.secs)
+    with np.errstate(invalid="ignore"):
+        backward, skips = moved & (order < prev_order), moved & (order - prev_order > 1)
+    moves = known.count(n, moved)
+    last_order = known.per_deal(order, n)
+    since_entry = (ctx.cutoff_s - known.per_deal(known.secs.astype(float), n)) / 86_400.0
+    stage = [STAGES_OPEN[int(k)] if k == k and 0 <= k < len(STAGES_OPEN) else None for k in last_order.tolist()]
+    return {
+        "current_stage": stage, "days_in_stage": since_entry,
+        "stage_moves": moves, "stage_velocity": moves / np.maximum(ctx.age_days, 1.0) * 30.0,
+        "backward_moves": known.count(n, backward), "stage_skips": known.count(n, skips),
+        "moves_without_activity": known.count(n, moved & ~evidenced),
+        "max_days_in_stage": known.group_max((following - known.secs) / 86_400.0, n),
+        "has_stage_history": ~np.isnan(last_order),
+    }
+
+
+def _lead_columns(leads: list, ctx: _Batch, cfg: DealFeatureConfig) -> dict:
+    n = ctx.n
+    at = [i for i, lead in enumerate(leads) if lead is not None]
+    given = [leads[i] for i in at]
+    created = _us([lead.created_at for lead in given])
+    response = np.array([NEVER if (r := lead.first_response_at) is None else (r - EPOCH) // MICROSECOND
+                         for lead in given], dtype=np.int64)
+    known = created <= ctx.as_of_us  # a lead created after the scoring time is not known yet
+    answered = response[known] <= ctx.as_of_us
+    hours = (np.where(answered, response[known] // 10**6, ctx.cutoff_s) - created[known] // 10**6) / 3600.0
+    rows = np.array(at, dtype=np.int64)[known]
+    out = {"has_lead": np.zeros(n, dtype=bool), "lead_response_hours": np.full(n, NAN),
+           "lead_unanswered": np.zeros(n, dtype=bool), "slow_lead_response": np.zeros(n, dtype=bool)}
+    out["has_lead"][rows] = True
+    out["lead_response_hours"][rows] = hours
+    out["lead_unanswered"][rows] = ~answered
+    out["slow_lead_response"][rows] = hours > cfg.slow_response_hours
+    source: list[str | None] = [None] * n
+    labels: dict[str | None, str | None] = {}
+    for i in rows.tolist():
+        raw = leads[i].source
+        source[i] = labels[raw] if raw in labels else labels.setdefault(raw, clean_label(raw))
+    return out | {"lead_source": source}
+
+
+def _close_date_columns(deals: list, ctx: _Batch) -> dict:
+    n = ctx.n
+    value = np.full(n, NAN)
+    expected = [d.expected_close_date for d in deals]
+    given = [i for i, moment in enumerate(expected) if moment is not None]
+    value[given] = _us([expected[i] for i in given]) // 10**6
+    changes, sizes = _flat(deals, "close_date_changes")
+    known = _History.of(changes, sizes, "changed_at", ctx.as_of_us)
+    latest = known.pos[known.last].tolist()  # each deal's last change known at the scoring time
+    value[known.deal[known.last]] = _us([changes[i].new_expected_close_date for i in latest]) // 10**6
+    days = (value - ctx.cutoff_s) / 86_400.0
+    return {"close_date_pushes": known.count(n), "expected_close_missing": np.isnan(value),
             "days_to_expected_close": days, "close_date_overdue": days < 0}
 
 
-def deal_feature_rows(deals: list, as_of: datetime, ref: RequestReference, cfg: DealFeatureConfig) -> list[dict]:
-    """`deal_features` of many deals at one time; an owner's or account's win rate at that time is looked up
-    once for the whole batch."""
-    rates: dict = {}
-    return [deal_features(d, as_of, ref, cfg, rates) for d in deals]
-
-
-def deal_features(deal, as_of: datetime, ref: RequestReference, cfg: DealFeatureConfig,
-                  rates: dict | None = None) -> dict:
-    """One open deal's feature row at `as_of` (a dict of the batch table's columns), as the batch path builds it
-    for the same deal appended to the reference tables (`rates`: win rates already looked up at `as_of`)."""
-    rates = {} if rates is None else rates
-    as_of_ns, created_ns = _ns(as_of), _ns(deal.created_at)
-    cutoff_s, created_s = _s(as_of_ns), _s(created_ns)
-    age_days = (as_of_ns - created_ns) / 10**9 / 86_400.0
-    row: dict = {"opportunity_id": deal.opportunity_id, "cutoff": as_of, "won": NAN, "is_open": True,
-                 "owner_id": deal.owner_id, "account_id": deal.account_id,
-                 "lead_id": deal.lead.lead_id if deal.lead else None, "created_at": deal.created_at,
-                 "age_days": age_days, "created_month": float(deal.created_at.month),
-                 "snapshot_month": float(as_of.month),
-                 "amount": NAN if deal.amount is None else float(deal.amount), "amount_missing": deal.amount is None}
-    acts = [(s, TYPE_INDEX.get(a.activity_type, -1), bool(a.logged)) for a in deal.activities
-            if (t := _ns(a.occurred_at)) <= as_of_ns and (s := _s(t)) <= cutoff_s]
-    row |= _stage_features(deal, sorted(t for t, _, logged in acts if logged), cutoff_s, as_of_ns, age_days)
-    row |= _activity_features(acts, cutoff_s, created_s, age_days, cfg)
-    row |= _lead_features(deal, cutoff_s, as_of_ns, cfg)
-    row |= _close_date_features(deal, cutoff_s, as_of_ns)
-    for key, prefix in (("owner_id", "owner"), ("account_id", "account")):
-        value = getattr(deal, key)
-        if key in ref.keyed or value is not None:
-            if (found := rates.get((key, value))) is None:
-                found = rates[key, value] = ref.rates(key, value, as_of_ns, cfg.win_rate_prior_deals)
-            row[f"{prefix}_prior_deals"], row[f"{prefix}_win_rate"] = found
+def _reference_columns(keys: dict[str, list], products: list, ctx: _Batch, ref: RequestReference,
+                       cfg: DealFeatureConfig) -> dict:
+    """Win rates, account context, contacts, product and list price."""
+    out: dict = {}
+    for key, prefix in WIN_KEYS:
+        values = keys[key]
+        if key in ref.keyed or any(v is not None for v in values):
+            out[f"{prefix}_prior_deals"], out[f"{prefix}_win_rate"] = ref.rates(
+                key, values, ctx.as_of_us * 1000, cfg.win_rate_prior_deals)
+    accounts = keys["account_id"]
     if ref.accounts is not None:
-        found = ref.accounts.get(deal.account_id) if deal.account_id is not None else None
+        context = [None if a is None else ref.accounts.get(a) for a in accounts]
         for k, col in enumerate(ref.account_columns):
-            row[col] = found[k] if found is not None else (NAN if col == "employees" else None)
-        row["account_known"] = found is not None
+            if col == "employees":
+                out[col] = np.array([NAN if c is None else c[k] for c in context], dtype=float)
+            else:
+                out[col] = [None if c is None else c[k] for c in context]
+        out["account_known"] = np.array([c is not None for c in context], dtype=bool)
     if ref.contacts is not None:
-        times = ref.contacts.get(deal.account_id) if deal.account_id is not None else None
-        row["account_contacts"] = 0.0 if times is None else float(bisect_right(times, cutoff_s))
-    product = clean_label(deal.product)
-    row["product"], row["business_type"] = product, deal.business_type
+        counts = {a: 0.0 if a is None or (times := ref.contacts.get(a)) is None
+                  else float(bisect_right(times, ctx.cutoff_s)) for a in set(accounts)}
+        out["account_contacts"] = np.array([counts[a] for a in accounts], dtype=float)
+    labels = {p: clean_label(p) for p in set(products)}
+    out["product"] = [labels[p] for p in products]
+    out["business_type"] = keys["business_type"]
     if ref.prices is not None:
-        row["list_price"] = ref.prices.get(product, NAN) if product is not None else NAN
-    row["stalled"] = row["days_in_stage"] > cfg.stall_days
-    return row
+        out["list_price"] = np.array([NAN if p is None else ref.prices.get(p, NAN) for p in out["product"]],
+                                     dtype=float)
+    return out
 
+
+def deal_feature_columns(deals: list, as_of: datetime, ref: RequestReference,
+                         cfg: DealFeatureConfig) -> dict[str, np.ndarray | list]:
+    """The open deals' features at `as_of`, column by column (the batch table's columns, in its order), as the
+    batch path builds them for the same deals appended to the reference tables. Numbers are float64 arrays (NaN:
+    missing), flags bool arrays; ids, categories and labels lists of str or None; `cutoff`, `created_at` datetimes."""
+    n = len(deals)
+    as_of_us = (as_of - EPOCH) // MICROSECOND
+    created = [d.created_at for d in deals]
+    created_us = _us(created)
+    ctx = _Batch(n, as_of_us, as_of_us // 10**6, created_us // 10**6, (as_of_us - created_us) / 10**6 / 86_400.0)
+    keys = {k: [getattr(d, k) for d in deals] for k in ("owner_id", "account_id", "business_type")}
+    leads, amounts = [d.lead for d in deals], [d.amount for d in deals]
+    out: dict = {
+        "opportunity_id": [d.opportunity_id for d in deals], "cutoff": [as_of] * n, "won": np.full(n, NAN),
+        "is_open": np.ones(n, dtype=bool), "owner_id": keys["owner_id"], "account_id": keys["account_id"],
+        "lead_id": [None if lead is None else lead.lead_id for lead in leads], "created_at": created,
+        "age_days": ctx.age_days, "created_month": np.array([c.month for c in created], dtype=float),
+        "snapshot_month": np.full(n, float(as_of.month)),
+        "amount": np.array([NAN if a is None else a for a in amounts], dtype=float),
+        "amount_missing": np.array([a is None for a in amounts], dtype=bool)}
+    activities, logged = _activity_columns(deals, ctx, cfg)
+    out |= _stage_columns(deals, ctx, logged)
+    out |= activities
+    out |= _lead_columns(leads, ctx, cfg)
+    out |= _close_date_columns(deals, ctx)
+    out |= _reference_columns(keys, [d.product for d in deals], ctx, ref, cfg)
+    out["stalled"] = out["days_in_stage"] > cfg.stall_days
+    return out
+
+
+def deal_feature_rows(deals: list, as_of: datetime, ref: RequestReference, cfg: DealFeatureConfig) -> list[dict]:
+    """`deal_feature_columns` as one dict per deal, values as Python floats, bools and strings. As one deal's row
+    always read: an unknown current stage is NaN, and a deal without an owner (account) has no owner (account) win
+    rate columns when no deal of the snapshot has one."""
+    columns = deal_feature_columns(deals, as_of, ref, cfg)
+    names = list(columns)
+    values = [c.tolist() if isinstance(c, np.ndarray) else c for c in columns.values()]
+    rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+    unranked = [(key, f"{prefix}_prior_deals", f"{prefix}_win_rate") for key, prefix in WIN_KEYS
+                if key not in ref.keyed and f"{prefix}_win_rate" in columns]
+    for row in rows:
+        if row["current_stage"] is None:
+            row["current_stage"] = NAN
+        for key, *rates in unranked:
+            if row[key] is None:
+                for name in rates:
+                    del row[name]
+    return rows
+
+
+def deal_features(deal, as_of: datetime, ref: RequestReference, cfg: DealFeatureConfig) -> dict:
+    """One open deal's feature row at `as_of` (a dict of the batch table's columns): a batch of one."""
+    return deal_feature_rows([deal], as_of, ref, cfg)[0]
