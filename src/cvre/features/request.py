@@ -91,12 +91,12 @@ class RequestReference:
         history, codes = self.wins[key], self.codes[key]
         code = np.array([codes.get("\x00" if v is None else v, -1) for v in values], dtype=np.int64)
         first = np.maximum(code, 0) * (len(history.times) + 1)
-        start = np.searchsorted(history.by_key, first)
-        end = np.searchsorted(history.by_key, first + np.searchsorted(history.times, cutoff_ns))
-        known = code >= 0
-        n = np.where(known, end - start, 0).astype(float)
-        wins = np.where(known, history.key_wins[end] - history.key_wins[start], 0.0)
-        before = int(np.searchsorted(self.all_closes, cutoff_ns))
+        start = history.by_key.searchsorted(first)  # methods, not np.*: a one-deal request is mostly overhead
+        end = history.by_key.searchsorted(first + history.times.searchsorted(cutoff_ns))
+        known = code >= 0  # an unknown id: no closed deal
+        n = ((end - start) * known).astype(float)
+        wins = (history.key_wins[end] - history.key_wins[start]) * known
+        before = int(self.all_closes.searchsorted(cutoff_ns))
         base = self.all_wins[before] / before if before > 0 else 0.5
         return n, (wins + prior * base) / (n + prior)
 
@@ -153,12 +153,13 @@ class _History:
     def of(cls, items: list, sizes: list[int], field: str, as_of_us: int) -> _History:
         """`items`: every deal's events, deal after deal (`sizes` each), their time in `field`."""
         us = _us(list(map(attrgetter(field), items)))
-        pos = np.flatnonzero(us <= as_of_us)
-        deal = np.repeat(np.arange(len(sizes)), sizes)[pos]
+        pos = (us <= as_of_us).nonzero()[0]
+        deal = np.arange(len(sizes)).repeat(sizes)[pos]
         secs = us[pos] // 10**6
-        order = np.argsort(_pack(deal, secs), kind="stable")
+        order = _pack(deal, secs).argsort(kind="stable")
         pos, deal, secs = pos[order], deal[order], secs[order]
-        first, last = np.ones(len(deal), dtype=bool), np.ones(len(deal), dtype=bool)
+        first, last = np.empty(len(deal), dtype=bool), np.empty(len(deal), dtype=bool)
+        first[:1], last[-1:] = True, True
         np.not_equal(deal[1:], deal[:-1], out=first[1:])
         last[:-1] = first[1:]
         return cls(pos, deal, secs, first, last)
@@ -177,7 +178,7 @@ class _History:
         """The largest of each deal's values (NaN for deals with no event)."""
         out = np.full(n, NAN)
         if len(values):
-            starts = np.flatnonzero(self.first)
+            starts = self.first.nonzero()[0]
             out[self.deal[starts]] = np.maximum.reduceat(values, starts)
         return out
 
@@ -194,16 +195,21 @@ def _activity_columns(deals: list, ctx: _Batch, cfg: DealFeatureConfig) -> tuple
     n, known = ctx.n, _History.of(acts, sizes, "occurred_at", ctx.as_of_us)
     kinds = _looked_up(acts, "activity_type", TYPE_INDEX, -1, np.int64)[known.pos]
     ages = (ctx.cutoff_s - known.secs) / 86_400.0
-    typed = kinds >= 0  # an unknown activity type counts in the totals only
     out: dict = {}
-    width = len(ACTIVITY_TYPES)
-    for window in cfg.activity_windows_days:
-        inside = ages < window
-        m = inside & typed
-        by_type = np.bincount(known.deal[m] * width + kinds[m], minlength=n * width).reshape(n, width)
+    # every window in one count: by deal, type (an unknown type in a slot of its own, counted in the totals only)
+    # and bucket (how many windows are at most the event's age); summed over buckets, a window holds the buckets
+    # up to its rank (windows are nested)
+    windows = np.asarray(cfg.activity_windows_days, dtype=float)
+    ranked = np.sort(windows)
+    types, buckets = len(ACTIVITY_TYPES) + 1, len(windows) + 1
+    slot = np.where(kinds >= 0, kinds, types - 1)
+    counts = np.bincount((known.deal * types + slot) * buckets + ranked.searchsorted(ages, side="right"),
+                         minlength=n * types * buckets).reshape(n, types, buckets).cumsum(axis=2)
+    by_window = np.ascontiguousarray(counts.transpose(2, 1, 0), dtype=float)  # [window rank, type, deal]
+    for window, rank in zip(cfg.activity_windows_days, ranked.searchsorted(windows).tolist(), strict=True):
         for k, name in enumerate(ACTIVITY_TYPES):
-            out[f"{name}s_{window}d"] = by_type[:, k].astype(float)
-        out[f"activities_{window}d"] = known.count(n, inside)
+            out[f"{name}s_{window}d"] = by_window[rank, k]
+        out[f"activities_{window}d"] = by_window[rank].sum(axis=0)
     total = known.count(n)
     logged = np.fromiter(map(attrgetter("logged"), acts), dtype=bool, count=len(acts))[known.pos]
     out["activities_total"] = total
@@ -232,7 +238,7 @@ def _stage_columns(deals: list, ctx: _Batch, logged: np.ndarray) -> dict:
     prev_order, prev_secs = _previous(order, NAN), _previous(known.secs, 0)
     keys = np.append(logged, NEVER)
     # a move is evidenced by a logged activity in [previous entry, this entry)
-    first = np.searchsorted(keys, _pack(known.deal, prev_secs), side="left")
+    first = keys.searchsorted(_pack(known.deal, prev_secs), side="left")
     evidenced = keys[first] < _pack(known.deal, known.secs)
     with np.errstate(invalid="ignore"):
         backward, skips = moved & (order < prev_order), moved & (order - prev_order > 1)
