@@ -129,6 +129,9 @@ def test_batching_does_not_change_a_value(world):
               SimpleNamespace(**deals[1].__dict__ | {"opportunity_id": "NEW-ACCOUNT", "account_id": "NO-SUCH-ACCOUNT",
                                                      "owner_id": None})]
     columns = deal_feature_columns(deals, moment, ref, CFG)
+    kinds = {name: c.dtype.kind if isinstance(c, np.ndarray) else "list" for name, c in columns.items()}
+    assert set(kinds.values()) == {"f", "b", "list"}, kinds
+    assert (kinds["amount"], kinds["stalled"], kinds["current_stage"], kinds["cutoff"]) == ("f", "b", "list", "list")
     alone = [deal_features(d, moment, ref, CFG) for d in deals]
     assert list(columns) == list(alone[0]) and all(len(c) == len(deals) for c in columns.values())
     for i, row in enumerate(alone):
