@@ -12,6 +12,7 @@ from mlflow.exceptions import MlflowException
 
 from cvre.serving.client_scoring import ClientModels
 from cvre.serving.config import ServingConfig
+from cvre.serving.encoding import PredictThreads
 from cvre.serving.scoring import DealModels
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,11 @@ def load_deal_models(cfg: ServingConfig) -> DealModels:
     except MlflowException:
         log.warning("no %s@%s: expected amounts fall back to the deal's own amount", cfg.amount_model, cfg.alias)
         amount = None
-    return DealModels(win=win, amount=amount, versions=versions, win_version=win_version)
+    return DealModels(win=win, amount=amount, versions=versions, win_version=win_version, threads=_threads(cfg))
+
+
+def _threads(cfg: ServingConfig) -> PredictThreads:
+    return PredictThreads(cfg.predict_threads, cfg.parallel_from_rows)
 
 
 def load_client_models(cfg: ServingConfig) -> ClientModels | None:
@@ -137,7 +142,7 @@ class ModelHolder:
             if win.model is not None:
                 versions = {s.name: s.version for s in (win, amount) if s.model is not None}
                 self.models = DealModels(win=win.model, amount=amount.model, versions=versions,
-                                         win_version=win.version)
+                                         win_version=win.version, threads=_threads(self.cfg))
             if churn.model is None:
                 self.clients = None
             elif self.clients is None or self.clients.churn is not churn.model:

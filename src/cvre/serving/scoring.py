@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -23,7 +24,7 @@ from cvre.core.rules import BehaviourRules, amount_stages, amounts_used, behavio
 from cvre.features import request
 from cvre.features.names import readable
 from cvre.features.spec import DealFeatureSpec
-from cvre.serving.encoding import PREDICT, ModelInput, amounts, win_probability
+from cvre.serving.encoding import PREDICT, ModelInput, PredictThreads, amounts, columns_of, win_probability
 from cvre.serving.history import ReferenceHistory
 from cvre.serving.schemas import DealIn
 from cvre.serving.scoring_log import ScoringLog
@@ -44,6 +45,7 @@ class DealModels:
     amount: object | None
     versions: dict[str, str] = field(default_factory=dict)
     win_version: str | None = None
+    threads: PredictThreads = PredictThreads()
 
     @property
     def reference(self) -> dict[str, pd.DataFrame]:
@@ -77,12 +79,6 @@ def _points(contrib: np.ndarray) -> np.ndarray:
     return (sig(total) - sig(total - contrib)) * 100.0
 
 
-def _records(rows: pd.DataFrame) -> list[dict]:
-    """Rows as dicts of their values (`to_dict("records")` spends milliseconds converting each value)."""
-    columns = list(rows.columns)
-    return [dict(zip(columns, values, strict=True)) for values in rows.to_numpy(dtype=object)]
-
-
 def _format(name: str, value) -> str:
     label = readable(name)
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -94,22 +90,23 @@ def _format(name: str, value) -> str:
     return f"{label}: {value}"
 
 
-def reason_lists(booster, names: list[str] | tuple[str, ...], data: np.ndarray, records: list[dict],
-                 top: int = 3) -> list[tuple[list[dict], list[dict]]]:
+def reason_lists(booster, names: list[str] | tuple[str, ...], data: np.ndarray, columns: Mapping[str, Sequence],
+                 top: int = 3, predict: dict = PREDICT) -> list[tuple[list[dict], list[dict]]]:
     """Per row, the `top` features raising and lowering a binary model's probability most (SHAP), in words: each a
-    `Reason` as a dict (`feature`, `text`, `points`), ready for JSON."""
-    points = _points(booster.predict(data, pred_contrib=True, **PREDICT)[:, :-1])
+    `Reason` as a dict (`feature`, `text`, `points`), ready for JSON. `columns`: the rows' feature values by name."""
+    points = _points(booster.predict(data, pred_contrib=True, **predict)[:, :-1])
     order = np.argsort(points, axis=1)
     picks = np.concatenate([order[:, ::-1][:, :top], order[:, :top]], axis=1)  # the `top` up, then the `top` down
     chosen = np.take_along_axis(points, picks, axis=1)
     keep = np.concatenate([chosen[:, :top] > 0.05, chosen[:, top:] < -0.05], axis=1)
+    values = {j: _plain(columns.get(names[j]), len(data)) for j in np.unique(picks[keep]).tolist()}
     texts: dict[tuple[int, object], str] = {}  # (feature, value) -> its words: values repeat across a batch
     out = []
-    for row, js, pts, ok in zip(records, picks.tolist(), chosen.tolist(), keep.tolist(), strict=True):
+    for i, (js, pts, ok) in enumerate(zip(picks.tolist(), chosen.tolist(), keep.tolist(), strict=True)):
         lists: tuple[list[dict], list[dict]] = ([], [])
         for k, j in enumerate(js):
-            if ok[k]:  # .get: a feature the request cannot give is missing
-                value = row.get(names[j])
+            if ok[k]:
+                value = values[j][i]
                 key = (j, value.__class__, value)
                 try:
                     text = texts[key]
@@ -123,12 +120,21 @@ def reason_lists(booster, names: list[str] | tuple[str, ...], data: np.ndarray, 
     return out
 
 
+def _plain(values: Sequence | None, n: int) -> list:
+    """A column as a list of Python values (None where the request cannot give the feature: missing)."""
+    if values is None:
+        return [None] * n
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
 def reasons(model, X: pd.DataFrame, rows: pd.DataFrame | list[dict], top: int = 3,
             data: np.ndarray | None = None) -> list[tuple[list[dict], list[dict]]]:
     """`reason_lists` for rows typed by `model.features` (`data`: `model.matrix(X)` where the caller has it)."""
     data = model.matrix(X) if data is None else data
-    records = _records(rows) if isinstance(rows, pd.DataFrame) else rows
-    return reason_lists(model.booster, list(X.columns), data, records, top)
+    names = list(X.columns)
+    columns = ({c: rows[c].to_numpy(dtype=object) for c in names if c in rows.columns}
+               if isinstance(rows, pd.DataFrame) else columns_of(rows, names))
+    return reason_lists(model.booster, names, data, columns, top)
 
 
 WARNING_TEXTS = {
@@ -141,15 +147,28 @@ WARNING_TEXTS = {
 }
 
 
-def behaviour_warnings(rows: list[dict], flags: dict[str, np.ndarray], ev: list, rules: BehaviourRules) -> list[list]:
+@dataclass(frozen=True)
+class _Row:
+    """Row `i` of feature columns, read like a dict (`get`) by the warning texts."""
+
+    columns: Mapping[str, Sequence]
+    i: int
+
+    def get(self, name: str, default=None):
+        values = self.columns.get(name)
+        return default if values is None else values[self.i]
+
+
+def behaviour_warnings(columns: Mapping[str, Sequence], flags: dict[str, np.ndarray], ev: list,
+                       rules: BehaviourRules) -> list[list]:
     """Per row, its flagged behaviours (`BehaviourWarning` as dicts), each with its own share of the EV at stake (the
     deal's leaked euros are the largest of them, never the sum: `DealScore.leaked_ev`)."""
-    out: list[list[dict]] = [[] for _ in rows]
+    out: list[list[dict]] = [[] for _ in ev]
     for behaviour, on in flags.items():  # behaviour by behaviour: each deal's warnings in the flags' order
         text, haircut = WARNING_TEXTS[behaviour], rules.haircuts.get(behaviour, 0.0)
         for i in np.flatnonzero(on).tolist():
             at_stake = None if ev[i] is None else ev[i] * haircut
-            out[i].append({"behaviour": behaviour, "text": text(rows[i]), "euros_at_stake": at_stake})
+            out[i].append({"behaviour": behaviour, "text": text(_Row(columns, i)), "euros_at_stake": at_stake})
     return out
 
 
@@ -162,43 +181,46 @@ def _json_floats(values: np.ndarray | None, n: int) -> list:
     return out.tolist()
 
 
-def score_rows(rows: list[dict], models: DealModels, rules: BehaviourRules) -> tuple[list[dict], np.ndarray]:
-    """Scores of feature rows (dicts of the batch table's columns), each a `DealScore` as a dict ready for JSON (in
-    its field order: the API writes them as they are), and the win model's input matrix."""
-    n = len(rows)
-    columns: dict[str, list] = {}  # each column read out of the rows once, for both models and the rules
-    data = models.win_input.matrix(rows, columns)
-    prob = win_probability(models.win, data)
+def score_columns(columns: Mapping[str, Sequence], n: int, models: DealModels,
+                  rules: BehaviourRules) -> tuple[list[dict], np.ndarray]:
+    """Scores of `n` deals' feature columns (`features.request.deal_feature_columns`), each a `DealScore` as a dict
+    ready for JSON (in its field order: the API writes them as they are), and the win model's input matrix."""
+    predict = models.threads.args(n)
+    data = models.win_input.table(columns, n)
+    prob = win_probability(models.win, data, predict)
     if models.amount is not None:
-        predicted, p10, p90 = amounts(models.amount, models.amount_input.matrix(rows, columns))
+        predicted, p10, p90 = amounts(models.amount, models.amount_input.table(columns, n), predict)
     else:
         predicted, p10, p90 = None, None, None
-    for name in ("amount", "current_stage", "days_in_stage", "activities_total", "has_lead", "lead_response_hours",
-                 "moves_without_activity", "close_date_overdue", "amount_missing"):
-        if name not in columns:
-            columns[name] = [row.get(name) for row in rows]
-    stages = amount_stages(columns["current_stage"], None, n)
-    used = amounts_used(columns["amount"], stages, models.spec.amount_medians)
+    amount = np.asarray(columns.get("amount", [None] * n), dtype=float)
+    stages = amount_stages(columns.get("current_stage"), None, n)
+    used = amounts_used(amount, stages, models.spec.amount_medians)
     ev = prob * used
     flags = behaviour_flags(columns, n, rules)
     leaked = leaked_ev(ev, flags, rules)
     evs = _json_floats(ev, n)
-    why = reason_lists(models.win.booster, models.win_input.names, data, rows)
-    warnings = behaviour_warnings(rows, flags, evs, rules)
-    own = np.isnan(np.asarray(columns["amount"], dtype=float)).tolist()
+    why = reason_lists(models.win.booster, models.win_input.names, data, columns, predict=predict)
+    warnings = behaviour_warnings(columns, flags, evs, rules)
     low_data = bool(getattr(models.win, "low_data", False))
     scores = [
-        {"status": "scored", "opportunity_id": str(row["opportunity_id"]), "win_probability": p, "grade": g,
+        {"status": "scored", "opportunity_id": str(oid), "win_probability": p, "grade": g,
          "expected_amount": u, "amount_source": "stage_median" if missing else "deal", "predicted_amount": a,
          "amount_p10": lo, "amount_p90": hi, "expected_value": e, "leaked_ev": leak, "primary_behaviour": primary,
          "reasons_up": up, "reasons_down": down, "warnings": warned, "model_versions": models.versions,
          "low_data": low_data}
-        for row, p, g, u, missing, a, lo, hi, e, leak, primary, (up, down), warned in zip(
-            rows, _json_floats(prob, n), grade(prob).tolist(), _json_floats(used, n), own,
-            _json_floats(predicted, n), _json_floats(p10, n), _json_floats(p90, n), evs, _json_floats(leaked, n),
-            primary_behaviours(flags, rules.haircuts), why, warnings, strict=True)
+        for oid, p, g, u, missing, a, lo, hi, e, leak, primary, (up, down), warned in zip(
+            columns["opportunity_id"], _json_floats(prob, n), grade(prob).tolist(), _json_floats(used, n),
+            np.isnan(amount).tolist(), _json_floats(predicted, n), _json_floats(p10, n), _json_floats(p90, n), evs,
+            _json_floats(leaked, n), primary_behaviours(flags, rules.haircuts), why, warnings, strict=True)
     ]
     return scores, data
+
+
+def deal_feature_columns(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp) -> dict[str, Sequence]:
+    """The request's deals with the features training used (the model's spec), history from the model's
+    reference cut to `as_of` (indexed once per scoring time), column by column."""
+    return request.deal_feature_columns(deals, as_of.to_pydatetime(), models.history.snapshot(as_of).request,
+                                        models.spec.deals)
 
 
 def deal_feature_rows(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp) -> list[dict]:
@@ -239,8 +261,7 @@ def _score_together(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp
                     log: ScoringLog | None) -> dict[str, dict]:
     """Score deals in one pass; if that fails, deal by deal, so one bad deal fails alone."""
     try:
-        rows = deal_feature_rows(deals, models, as_of)
-        scores, data = score_rows(rows, models, rules)
+        scores, data = score_columns(deal_feature_columns(deals, models, as_of), len(deals), models, rules)
     except Exception:
         if len(deals) > 1:
             return {oid: result for d in deals

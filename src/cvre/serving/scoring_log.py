@@ -52,7 +52,7 @@ def _frame(names: tuple[str, ...], data, categories: dict[str, list]) -> pd.Data
 
 def deal_rows(X: pd.DataFrame, scores: list[dict], model_version: str | None,
               scored_at: pd.Timestamp) -> pd.DataFrame:
-    """`scores`: `DealScore`s as dicts (`scoring.score_rows`)."""
+    """`scores`: `DealScore`s as dicts (`scoring.score_columns`)."""
     return _inputs(X).assign(
         win_probability=[s["win_probability"] for s in scores], expected_amount=[s["expected_amount"] for s in scores],
         expected_value=[s["expected_value"] for s in scores], model_version_win=model_version, scored_at=scored_at,
