@@ -214,8 +214,7 @@ def _activity_columns(deals: list, ctx: _Batch, cfg: DealFeatureConfig) -> tuple
     logged = np.fromiter(map(attrgetter("logged"), acts), dtype=bool, count=len(acts))[known.pos]
     out["activities_total"] = total
     out["activities_per_30d"] = total / np.maximum(ctx.age_days, 1.0) * 30.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["logged_share"] = np.where(total > 0, known.count(n, logged) / np.maximum(total, 1), NAN)
+    out["logged_share"] = np.where(total > 0, known.count(n, logged) / np.maximum(total, 1), NAN)
     since_last = known.per_deal(ages, n)  # the last event is the latest: the smallest age
     out["days_since_last_activity"] = since_last
     gaps = np.where(known.first, known.secs - ctx.created_s[known.deal], known.secs - _previous(known.secs, 0))
@@ -240,8 +239,7 @@ def _stage_columns(deals: list, ctx: _Batch, logged: np.ndarray) -> dict:
     # a move is evidenced by a logged activity in [previous entry, this entry)
     first = keys.searchsorted(_pack(known.deal, prev_secs), side="left")
     evidenced = keys[first] < _pack(known.deal, known.secs)
-    with np.errstate(invalid="ignore"):
-        backward, skips = moved & (order < prev_order), moved & (order - prev_order > 1)
+    backward, skips = moved & (order < prev_order), moved & (order - prev_order > 1)  # NaN: an unknown stage
     moves = known.count(n, moved)
     last_order = known.per_deal(order, n)
     since_entry = (ctx.cutoff_s - known.per_deal(known.secs.astype(float), n)) / 86_400.0
