@@ -18,14 +18,20 @@ PREDICT = {"num_threads": 1}  # one deal, or a few: one LightGBM thread beats an
 
 @dataclass(frozen=True)
 class PredictThreads:
-    """LightGBM threads per prediction: one for a few deals; `threads` from `from_rows` deals up (a 1,000-deal batch
-    predicts ~2x faster on two threads; serving.yaml `predict_threads`, `parallel_from_rows`)."""
+    """LightGBM threads per prediction: one for a few deals; from `from_rows` deals up, `threads` shared by the win
+    and amount models predicting at the same time (serving.yaml `predict_threads`, `parallel_from_rows`)."""
 
     threads: int = 1
     from_rows: int = 256
 
+    def parallel(self, rows: int) -> bool:
+        """Whether the amount model predicts on a thread of its own, beside the win model (LightGBM frees the GIL)."""
+        return rows >= self.from_rows and self.threads >= 2
+
     def args(self, rows: int) -> dict:
-        return {"num_threads": self.threads} if rows >= self.from_rows else PREDICT
+        """LightGBM's keywords for one of the models of a `rows`-deal batch."""
+        share = self.threads // 2 if self.parallel(rows) else 1
+        return {"num_threads": share} if share > 1 else PREDICT
 
 
 def _number(value) -> float:

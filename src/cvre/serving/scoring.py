@@ -10,12 +10,12 @@ uses the same functions), with the feature config and stage medians of the model
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from cvre.serving.scoring_log import ScoringLog
 from cvre.training.metrics import grade
 
 logger = logging.getLogger(__name__)
+# The amount model of a large batch predicts here while the win model predicts and its reasons are worded (LightGBM
+# frees the GIL): a 1,000-deal batch's three amount boosters cost about as much as all the rest of its scoring
+_BESIDE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cvre-amounts")
 
 
 class MissingFeatureSpec(RuntimeError):
@@ -99,24 +102,35 @@ def reason_lists(booster, names: list[str] | tuple[str, ...], data: np.ndarray, 
     picks = np.concatenate([order[:, ::-1][:, :top], order[:, :top]], axis=1)  # the `top` up, then the `top` down
     chosen = np.take_along_axis(points, picks, axis=1)
     keep = np.concatenate([chosen[:, :top] > 0.05, chosen[:, top:] < -0.05], axis=1)
-    values = {j: _plain(columns.get(names[j]), len(data)) for j in np.unique(picks[keep]).tolist()}
-    texts: dict[tuple[int, object], str] = {}  # (feature, value) -> its words: values repeat across a batch
+    n = len(data)
+    rows, ks = np.nonzero(keep)  # row by row, each row's reasons up then down, in pick order
+    js = picks[rows, ks]
+    texts = np.empty(len(rows), dtype=object)
+    for j in np.unique(js).tolist():  # feature by feature: its words for the rows it explains
+        at = np.flatnonzero(js == j)
+        values = _plain(columns.get(names[j]), n)
+        texts[at] = _texts(names[j], [values[i] for i in rows[at].tolist()])
+    found = [{"feature": names[j], "text": f"{text}: {p:+.0f} pts", "points": round(p, 2)}
+             for j, text, p in zip(js.tolist(), texts.tolist(), chosen[rows, ks].tolist(), strict=True)]
+    ups = np.bincount(rows[ks < top], minlength=n).tolist()
+    ends = np.cumsum(np.bincount(rows, minlength=n)).tolist()
+    return [(found[end - total:end - total + up], found[end - total + up:end])
+            for up, end, total in zip(ups, ends, np.bincount(rows, minlength=n).tolist(), strict=True)]
+
+
+def _texts(name: str, values: list) -> list[str]:
+    """`_format` of each value of one feature, worded once per distinct value (values repeat across a batch)."""
+    words: dict[tuple[type, object], str] = {}
     out = []
-    for i, (js, pts, ok) in enumerate(zip(picks.tolist(), chosen.tolist(), keep.tolist(), strict=True)):
-        lists: tuple[list[dict], list[dict]] = ([], [])
-        for k, j in enumerate(js):
-            if ok[k]:
-                value = values[j][i]
-                key = (j, value.__class__, value)
-                try:
-                    text = texts[key]
-                except (KeyError, TypeError):  # TypeError: an unhashable value
-                    text = _format(names[j], value)
-                    with contextlib.suppress(TypeError):
-                        texts[key] = text
-                lists[k >= top].append({"feature": names[j], "text": f"{text}: {pts[k]:+.0f} pts",
-                                        "points": round(pts[k], 2)})
-        out.append(lists)
+    for value in values:
+        key = (value.__class__, value)
+        try:
+            text = words[key]
+        except KeyError:
+            text = words[key] = _format(name, value)
+        except TypeError:  # an unhashable value
+            text = _format(name, value)
+        out.append(text)
     return out
 
 
@@ -186,21 +200,21 @@ def score_columns(columns: Mapping[str, Sequence], n: int, models: DealModels,
     """Scores of `n` deals' feature columns (`features.request.deal_feature_columns`), each a `DealScore` as a dict
     ready for JSON (in its field order: the API writes them as they are), and the win model's input matrix."""
     predict = models.threads.args(n)
+    amount = None if models.amount is None else partial(amounts, models.amount, models.amount_input.table(columns, n),
+                                                         predict)
+    pending = _BESIDE.submit(amount) if amount is not None and models.threads.parallel(n) else None
     data = models.win_input.table(columns, n)
     prob = win_probability(models.win, data, predict)
-    if models.amount is not None:
-        predicted, p10, p90 = amounts(models.amount, models.amount_input.table(columns, n), predict)
-    else:
-        predicted, p10, p90 = None, None, None
-    amount = np.asarray(columns.get("amount", [None] * n), dtype=float)
+    own = np.asarray(columns.get("amount", [None] * n), dtype=float)
     stages = amount_stages(columns.get("current_stage"), None, n)
-    used = amounts_used(amount, stages, models.spec.amount_medians)
+    used = amounts_used(own, stages, models.spec.amount_medians)
     ev = prob * used
     flags = behaviour_flags(columns, n, rules)
     leaked = leaked_ev(ev, flags, rules)
     evs = _json_floats(ev, n)
     why = reason_lists(models.win.booster, models.win_input.names, data, columns, predict=predict)
     warnings = behaviour_warnings(columns, flags, evs, rules)
+    predicted, p10, p90 = pending.result() if pending else amount() if amount else (None, None, None)
     low_data = bool(getattr(models.win, "low_data", False))
     scores = [
         {"status": "scored", "opportunity_id": str(oid), "win_probability": p, "grade": g,
@@ -210,7 +224,7 @@ def score_columns(columns: Mapping[str, Sequence], n: int, models: DealModels,
          "low_data": low_data}
         for oid, p, g, u, missing, a, lo, hi, e, leak, primary, (up, down), warned in zip(
             columns["opportunity_id"], _json_floats(prob, n), grade(prob).tolist(), _json_floats(used, n),
-            np.isnan(amount).tolist(), _json_floats(predicted, n), _json_floats(p10, n), _json_floats(p90, n), evs,
+            np.isnan(own).tolist(), _json_floats(predicted, n), _json_floats(p10, n), _json_floats(p90, n), evs,
             _json_floats(leaked, n), primary_behaviours(flags, rules.haircuts), why, warnings, strict=True)
     ]
     return scores, data
