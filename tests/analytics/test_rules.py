@@ -6,6 +6,7 @@ import pytest
 
 from cvre.analytics.config import LeakageConfig
 from cvre.analytics.rules import behaviour_summary, deal_leakage, headline, scenario_summary, trust_score
+from cvre.core.rules import valuation
 
 CFG = LeakageConfig()
 
@@ -33,6 +34,20 @@ def per_deal():
 
 def test_amount_imputation_uses_stage_then_overall_median(per_deal):
     assert per_deal["amount_used"].tolist() == [1000.0, 2000.0, 3000.0, 2000.0]
+
+
+def test_amount_imputation_falls_back_to_list_price_only_without_any_amount():
+    """An export whose amount is the outcome (Maven's close_value, dropped) knows no amount at all: deals are valued at
+    their product's list price; where amounts exist, the stage median still comes first."""
+    deals = hand_deals().assign(list_price=[550.0, 4000.0, np.nan, 0.0])
+    assert deal_leakage(deals, np.full(4, 0.5), CFG)["amount_used"].tolist() == [1000.0, 2000.0, 3000.0, 2000.0]
+    unknown = deals.assign(amount=np.nan)
+    assert deal_leakage(unknown, np.full(4, 0.5), CFG)["amount_used"].tolist() == [550.0, 4000.0, 0.0, 0.0]
+    assert deal_leakage(unknown.drop(columns="amount"), np.full(4, 0.5), CFG)["ev"].tolist() == [275, 2000, 0, 0]
+    _, sources = valuation(unknown["amount"], ["proposal"] * 4, {}, unknown["list_price"])
+    assert sources == ["list_price", "list_price", "none", "none"]
+    _, sources = valuation(deals["amount"], ["proposal"] * 4, {"proposal": 2000.0}, deals["list_price"])
+    assert sources == ["deal", "stage_median", "deal", "stage_median"]
 
 
 def test_leakage_takes_the_largest_haircut_never_the_sum(per_deal):

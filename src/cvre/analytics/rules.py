@@ -29,12 +29,12 @@ def amount_stage(deals: pd.DataFrame) -> pd.Series:
 
 def impute_amounts(deals: pd.DataFrame, medians: dict[str, float] | None = None) -> pd.Series:
     """A missing amount takes the median amount of its stage (a closed deal's stage is its outcome), else the
-    overall median; no amount at all is 0. `medians`: the model's (its feature spec), else those of `deals`."""
-    if "amount" not in deals:
-        return pd.Series(0.0, index=deals.index)
+    overall median, else (no amount known at all) the product's list price; else 0 (`core.rules.valuation`).
+    `medians`: the model's (its feature spec), else those of `deals`."""
     stages = amount_stage(deals).tolist()
-    medians = stage_medians(deals["amount"], stages) if medians is None else medians
-    return pd.Series(amounts_used(deals["amount"], stages, medians), index=deals.index)
+    amount = deals.get("amount")
+    medians = (stage_medians(amount, stages) if amount is not None else {}) if medians is None else medians
+    return pd.Series(amounts_used(amount, stages, medians, deals.get("list_price")), index=deals.index)
 
 
 def behaviour_flags(deals: pd.DataFrame, rules: BehaviourRules) -> pd.DataFrame:

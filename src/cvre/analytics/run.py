@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from cvre.analytics.rules import (
 )
 from cvre.core.config import load_config
 from cvre.core.field_sources import behaviour_sources
-from cvre.core.governance import Governance
+from cvre.core.governance import RULE_BEHAVIOURS, Governance, scenario_rules, unobserved_rules
 from cvre.core.io import TRUTH_DIR, read_tables, write_json
 from cvre.features.config import DealFeatureConfig, FeatureConfig
 from cvre.features.deal_table import build_deal_features
@@ -31,6 +32,7 @@ from cvre.features.pipeline import FEATURES_DIR, READ_COLUMNS, resolve_as_of, re
 from cvre.features.snapshot import tables_as_of
 from cvre.features.spec import MANIFEST, deal_medians, feature_run_config, read_deal_rows
 
+log = logging.getLogger(__name__)
 LEAKAGE_DIR = "leakage"
 SCOPE_WORDS = {"open": "the open pipeline only (deals not yet won or lost)",
                "all": "all opportunities, open and closed (seed 000's headline table)"}
@@ -142,8 +144,17 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
         return scoped(every_deal.copy(), tables, scope) if when == snapshot else scoped_deals(data, when, scope,
                                                                                              spec=deal_cfg)
 
-    causal = causal_run(deals_at, data, snapshot, cfg.scope, cfg.recovery, list(cfg.scenarios), cfg.segments, gov,
-                        amount_of=impute_amounts)
+    blind = unobserved_rules(head["feature_sources"])
+    estimable = [s for s in cfg.scenarios if not set(scenario_rules(s)) & set(blind)] if blind else list(cfg.scenarios)
+    if blind:
+        head["causal_not_estimated"] = {
+            s: "the export records none of " + ", ".join(b for r in scenario_rules(s) if r in blind
+                                                         for b in RULE_BEHAVIOURS[r])
+            for s in cfg.scenarios if s not in estimable}
+        log.warning("causal estimate: %s not estimated (the export records none of their behaviours)",
+                    ", ".join(head["causal_not_estimated"]))
+    causal = causal_run(deals_at, data, snapshot, cfg.scope, cfg.recovery, estimable, cfg.segments, gov,
+                        amount_of=impute_amounts) if estimable else None
     per_deal, scenarios, extra = add_causal_to_run(per_deal, scenarios, head, causal, data, gov, cfg.recovery.level)
     segments = pd.concat([segment_summary(per_deal, deals, s) for s in cfg.segments], ignore_index=True)
     out = Path(out) if out else data / LEAKAGE_DIR

@@ -14,6 +14,10 @@ from cvre.core.config import StrictModel
 
 RULES = ("response_sla", "activity_evidence", "stall_review")
 SCENARIOS = (*RULES, "combined")
+# The behaviours (core.field_sources) a rule moves: where none of them is recorded, the data cannot say what the rule
+# would recover (every deal looks the same on it), so no estimate is made
+RULE_BEHAVIOURS = {"response_sla": ("slow_response",), "activity_evidence": ("no_activity", "stage_jump"),
+                   "stall_review": ("stalled",)}
 Tier = Literal["A", "B", "C"]
 BusinessType = Literal["new", "repeat"]
 
@@ -42,6 +46,12 @@ class Governance(StrictModel):
                                         "least")
     compliance: float = Field(1.0, ge=0, le=1, description="share of governed deals that comply")
     scope: RuleScopes = RuleScopes()
+
+
+def unobserved_rules(sources: dict[str, str]) -> list[str]:
+    """Rules none of whose behaviours the data records (`sources`: `core.field_sources.behaviour_sources`)."""
+    return [rule for rule, behaviours in RULE_BEHAVIOURS.items()
+            if all(sources.get(b, "absent") == "absent" for b in behaviours)]
 
 
 def scenario_rules(scenario: str) -> tuple[str, ...]:

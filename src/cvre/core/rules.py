@@ -21,7 +21,8 @@ BEHAVIOURS: tuple[str, ...] = get_args(Behaviour)
 Share = Annotated[float, Field(ge=0, le=1)]
 DEFAULT_HAIRCUTS: dict[str, float] = {"stalled": 0.25, "no_activity": 0.20, "slow_response": 0.15, "stage_jump": 0.10,
                                       "overdue_close_date": 0.0, "missing_amount": 0.0}
-RULES_VERSION = 2  # bump when a definition below changes meaning (2: one definition for the API and the report)
+RULES_VERSION = 3  # bump when a definition below changes meaning (2: one definition for the API and the report;
+# 3: a deal valued at its product's list price where the snapshot knows no amount at all)
 ANY_STAGE = "*"  # the key of the overall median amount among the stage medians
 UNKNOWN_STAGE = "unknown"
 
@@ -143,12 +144,27 @@ def stage_medians(amount, stages: list[str]) -> dict[str, float]:
     return out
 
 
-def amounts_used(amount, stages: list[str], medians: Mapping[str, float]) -> np.ndarray:
-    """The amount a deal is valued at: its own, else its stage's median, else the overall median, else 0."""
-    values = _numbers(amount, len(stages))
-    fallback = medians.get(ANY_STAGE, 0.0)
-    filled = np.array([medians.get(s, fallback) for s in stages], dtype=float)
-    return np.where(np.isnan(values), filled, values)
+AMOUNT_SOURCES = ("deal", "stage_median", "list_price", "none")
+
+
+def valuation(amount, stages: list[str], medians: Mapping[str, float], list_price=None) -> tuple[np.ndarray, list[str]]:
+    """The amount a deal is valued at and where it comes from (`AMOUNT_SOURCES`): its own; else its stage's median,
+    else the overall median (seed 000's rule); else, where the snapshot knows no amount at all (an export whose
+    amount is the outcome, as Maven's close_value), its product's list price, known before the close; else 0."""
+    n = len(stages)
+    own = _numbers(amount, n)
+    fallback = medians.get(ANY_STAGE, np.nan)
+    median = np.array([medians.get(s, fallback) for s in stages], dtype=float)
+    price = _numbers(list_price, n)
+    price[~(price > 0)] = np.nan
+    source = np.select([~np.isnan(own), ~np.isnan(median), ~np.isnan(price)], [0, 1, 2], 3)
+    value = np.select([source == 0, source == 1, source == 2], [own, median, price], 0.0)
+    return value, [AMOUNT_SOURCES[k] for k in source.tolist()]
+
+
+def amounts_used(amount, stages: list[str], medians: Mapping[str, float], list_price=None) -> np.ndarray:
+    """`valuation`'s amounts."""
+    return valuation(amount, stages, medians, list_price)[0]
 
 
 def leaked_ev(ev: np.ndarray, flags: Mapping[str, np.ndarray], rules: BehaviourRules) -> np.ndarray:

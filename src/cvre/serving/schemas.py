@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
+from cvre.core.rules import AMOUNT_SOURCES
 from cvre.core.schema import ACTIVITY_TYPES, BUSINESS_TYPES, OUTCOMES, STAGES, STAGES_OPEN, TIERS
 
 TIME_RANGE = (datetime(1900, 1, 1), datetime(2200, 1, 1))  # pandas' nanosecond times end in 2262
@@ -159,8 +160,9 @@ class DealScore(BaseModel):
     win_probability: float
     grade: str
     expected_amount: float = Field(description="the amount the deal is valued at: its own, else the median amount "
-                                   "of its stage at the model's snapshot (seed 000's rule, as in `cvre leakage`)")
-    amount_source: Literal["deal", "stage_median"] = "deal"
+                                   "of its stage at the model's snapshot (seed 000's rule, as in `cvre leakage`), else "
+                                   "(no amount known at all) its product's list price, else 0")
+    amount_source: Literal[AMOUNT_SOURCES] = "deal"  # type: ignore[valid-type]
     predicted_amount: float | None = Field(None, description="the amount model's estimate (None without one)")
     amount_p10: float | None
     amount_p90: float | None

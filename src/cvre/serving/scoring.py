@@ -20,7 +20,7 @@ from functools import cached_property, partial
 import numpy as np
 import pandas as pd
 
-from cvre.core.rules import BehaviourRules, amount_stages, amounts_used, behaviour_flags, leaked_ev, primary_behaviours
+from cvre.core.rules import BehaviourRules, amount_stages, behaviour_flags, leaked_ev, primary_behaviours, valuation
 from cvre.features import request
 from cvre.features.names import readable
 from cvre.features.spec import DealFeatureSpec
@@ -157,8 +157,12 @@ WARNING_TEXTS = {
     "slow_response": lambda r: f"lead first answered after {r.get('lead_response_hours', 0):.0f} h",
     "stage_jump": lambda r: f"{r.get('moves_without_activity', 0):.0f} stage move(s) without logged activity",
     "overdue_close_date": lambda r: f"expected close date passed {-r.get('days_to_expected_close', 0):.0f} days ago",
-    "missing_amount": lambda r: "no amount: valued at the median amount of its stage",
+    "missing_amount": lambda r: f"no amount: valued at {MISSING_AMOUNT_WORDS[r.get('amount_source')]}",
 }
+
+
+MISSING_AMOUNT_WORDS = {"stage_median": "the median amount of its stage", "list_price": "its product's list price",
+                        "none": "0 (no amount, stage median or list price known)"}
 
 
 @dataclass(frozen=True)
@@ -207,24 +211,24 @@ def score_columns(columns: Mapping[str, Sequence], n: int, models: DealModels,
     prob = win_probability(models.win, data, predict)
     own = np.asarray(columns.get("amount", [None] * n), dtype=float)
     stages = amount_stages(columns.get("current_stage"), None, n)
-    used = amounts_used(own, stages, models.spec.amount_medians)
+    used, sources = valuation(own, stages, models.spec.amount_medians, columns.get("list_price"))
     ev = prob * used
     flags = behaviour_flags(columns, n, rules)
     leaked = leaked_ev(ev, flags, rules)
     evs = _json_floats(ev, n)
     why = reason_lists(models.win.booster, models.win_input.names, data, columns, predict=predict)
-    warnings = behaviour_warnings(columns, flags, evs, rules)
+    warnings = behaviour_warnings({**columns, "amount_source": sources}, flags, evs, rules)
     predicted, p10, p90 = pending.result() if pending else amount() if amount else (None, None, None)
     low_data = bool(getattr(models.win, "low_data", False))
     scores = [
         {"status": "scored", "opportunity_id": str(oid), "win_probability": p, "grade": g,
-         "expected_amount": u, "amount_source": "stage_median" if missing else "deal", "predicted_amount": a,
+         "expected_amount": u, "amount_source": source, "predicted_amount": a,
          "amount_p10": lo, "amount_p90": hi, "expected_value": e, "leaked_ev": leak, "primary_behaviour": primary,
          "reasons_up": up, "reasons_down": down, "warnings": warned, "model_versions": models.versions,
          "low_data": low_data}
-        for oid, p, g, u, missing, a, lo, hi, e, leak, primary, (up, down), warned in zip(
+        for oid, p, g, u, source, a, lo, hi, e, leak, primary, (up, down), warned in zip(
             columns["opportunity_id"], _json_floats(prob, n), grade(prob).tolist(), _json_floats(used, n),
-            np.isnan(own).tolist(), _json_floats(predicted, n), _json_floats(p10, n), _json_floats(p90, n), evs,
+            sources, _json_floats(predicted, n), _json_floats(p10, n), _json_floats(p90, n), evs,
             _json_floats(leaked, n), primary_behaviours(flags, rules.haircuts), why, warnings, strict=True)
     ]
     return scores, data
