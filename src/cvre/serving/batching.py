@@ -21,6 +21,7 @@ from bentoml.exceptions import ServiceUnavailable
 from starlette.concurrency import run_in_threadpool
 
 from cvre.serving.config import BatchingConfig
+from cvre.serving.gc_pause import collector_paused
 from cvre.serving.schemas import DealIn
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class DealBatcher:
 
     async def __call__(self, jobs: list[DealJob]) -> list[dict]:
         if not self.cfg.enabled:
-            (scores,) = await run_in_threadpool(self.score_batches, [jobs])
+            (scores,) = await run_in_threadpool(self.score_paused, [jobs])
         else:
             future = asyncio.get_running_loop().create_future()
             self._queue.append((time.monotonic(), jobs, future))
@@ -97,7 +98,7 @@ class DealBatcher:
         try:
             while batch := self._next_batch():
                 try:
-                    results = await run_in_threadpool(self.score_batches, [jobs for jobs, _ in batch])
+                    results = await run_in_threadpool(self.score_paused, [jobs for jobs, _ in batch])
                 except Exception as exc:  # noqa: BLE001 - handed to every waiting request, as a 500
                     results = [exc] * len(batch)
                 for (_, future), result in zip(batch, results, strict=True):
@@ -105,6 +106,11 @@ class DealBatcher:
                         future.set_result(result)
         finally:
             self._drainer = None
+
+    def score_paused(self, batches: Sequence[list[DealJob]]) -> list[list[dict] | Exception]:
+        """`score_batches` with the garbage collector paused (`gc_pause`)."""
+        with collector_paused():
+            return self.score_batches(batches)
 
     def score_batches(self, batches: Sequence[list[DealJob]]) -> list[list[dict] | Exception]:
         """Scores per request; a group that fails is retried request by request, so one failure stays its own."""

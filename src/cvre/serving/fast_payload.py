@@ -97,7 +97,8 @@ def twin(model: type[BaseModel]) -> type[msgspec.Struct]:
             fields.append((name, kind))
         else:
             fields.append((name, kind, info.default))
-    struct = msgspec.defstruct(model.__name__, fields, kw_only=True, forbid_unknown_fields=True)
+    struct = msgspec.defstruct(model.__name__, fields, kw_only=True, forbid_unknown_fields=True,
+                               gc=False)  # a request holds no cycles: ~10k fewer objects for the collector
     _TIMES[struct], _AFTER[struct] = tuple(times), tuple(after)
     _NESTED[struct] = tuple((n, t) for n, t in struct.__annotations__.items() if _nests(t))
     return struct
