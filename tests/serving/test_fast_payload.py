@@ -131,3 +131,16 @@ def test_times_are_naive():
     fast = fast_decode(json.dumps(body(DEAL)).encode(), ScoreDealsInput)
     assert fast.deals[0].created_at == datetime(2024, 10, 9)
     assert fast.deals[0].created_at.tzinfo is None
+
+
+def test_a_key_given_twice_is_never_read_otherwise_than_pydantic_reads_it():
+    raw = json.dumps(body(DEAL))
+    for first, last in ((100, -5), (-5, 100)):
+        twice = raw.replace('"amount": 1200.5', f'"amount": {first}, "amount": {last}').encode()
+        fast = fast_decode(twice, ScoreDealsInput)
+        try:
+            expected = ScoreDealsInput.model_validate_json(twice)
+        except ValidationError:
+            assert fast is None
+            continue
+        assert fast is None or plain(fast) == plain(expected)
