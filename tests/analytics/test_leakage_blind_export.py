@@ -9,8 +9,10 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 
 from cvre.analytics.config import LeakageConfig
+from cvre.analytics.report import print_headline
 from cvre.analytics.run import run_leakage
 from cvre.core.governance import SCENARIOS
 
@@ -41,3 +43,7 @@ def test_list_prices_value_the_pipeline_and_blind_rules_get_no_estimate(blind_wo
     assert run.headline["ev"] > 0
     assert set(run.headline["causal_not_estimated"]) == set(SCENARIOS)
     assert "causal_recoverable_ev" not in run.headline
+    console = Console(record=True, width=200)
+    print_headline(run, console)
+    assert "causal estimate of activity_evidence: not made, the export records none of no_activity" in (
+        console.export_text())

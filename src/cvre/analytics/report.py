@@ -29,6 +29,8 @@ def print_headline(run: LeakageRun, console: Console) -> None:
                       f"(seed 000's rules: {h['recoverable_ev']:,.0f} EUR)")
         if "governance_note" in h:
             console.print(f"[yellow]{h['governance_note']}[/]")
+    for scenario, why in h.get("causal_not_estimated", {}).items():
+        console.print(f"[yellow]causal estimate of {scenario}: not made, {why}[/]")
     table = Table(title="Governance scenarios (EUR)")
     columns = ["scenario", *(c for c in ("causal_recovered_ev", "causal_ci_low", "causal_ci_high")
                              if c in run.scenarios), "recovered_ev", "share_of_leakage", "share_of_ev", "roi"]

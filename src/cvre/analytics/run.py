@@ -151,7 +151,7 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
             s: "the export records none of " + ", ".join(b for r in scenario_rules(s) if r in blind
                                                          for b in RULE_BEHAVIOURS[r])
             for s in cfg.scenarios if s not in estimable}
-        log.warning("causal estimate: %s not estimated (the export records none of their behaviours)",
+        log.info("causal estimate: %s not estimated (the export records none of their behaviours)",
                     ", ".join(head["causal_not_estimated"]))
     causal = causal_run(deals_at, data, snapshot, cfg.scope, cfg.recovery, estimable, cfg.segments, gov,
                         amount_of=impute_amounts) if estimable else None
