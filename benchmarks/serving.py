@@ -131,12 +131,12 @@ def feature_rows(deals: list[dict], uri: str):
     from cvre.serving.config import ServingConfig
     from cvre.serving.models import load_deal_models
     from cvre.serving.schemas import DealIn
-    from cvre.serving.scoring import deal_feature_rows, score_deals
+    from cvre.serving.scoring import deal_feature_columns, score_deals
 
     mlflow.set_tracking_uri(uri)
     models = load_deal_models(ServingConfig())
     as_of, rules = pd.Timestamp(AS_OF), load_rules()
-    rows = pd.DataFrame(deal_feature_rows([DealIn.model_validate(d) for d in deals], models, as_of))
+    rows = pd.DataFrame(deal_feature_columns([DealIn.model_validate(d) for d in deals], models, as_of))
     raw = rows[models.win.spec["features"]]
     X = models.win.features(rows)
     floor = {}

@@ -13,10 +13,10 @@ from cvre.core.rules import (
     BEHAVIOURS,
     BehaviourRules,
     amount_stages,
-    amounts_used,
     largest_haircut,
     leaked_ev,
     stage_medians,
+    valuation,
 )
 from cvre.core.rules import behaviour_flags as core_flags
 
@@ -34,7 +34,7 @@ def impute_amounts(deals: pd.DataFrame, medians: dict[str, float] | None = None)
     stages = amount_stage(deals).tolist()
     amount = deals.get("amount")
     medians = (stage_medians(amount, stages) if amount is not None else {}) if medians is None else medians
-    return pd.Series(amounts_used(amount, stages, medians, deals.get("list_price")), index=deals.index)
+    return pd.Series(valuation(amount, stages, medians, deals.get("list_price"))[0], index=deals.index)
 
 
 def behaviour_flags(deals: pd.DataFrame, rules: BehaviourRules) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from cvre.analytics.rules import (
 )
 from cvre.core.config import load_config
 from cvre.core.field_sources import behaviour_sources
-from cvre.core.governance import RULE_BEHAVIOURS, Governance, scenario_rules, unobserved_rules
+from cvre.core.governance import Governance, blind_scenarios
 from cvre.core.io import TRUTH_DIR, read_tables, write_json
 from cvre.features.config import DealFeatureConfig, FeatureConfig
 from cvre.features.deal_table import build_deal_features
@@ -144,15 +144,11 @@ def run_leakage(data: Path, cfg: LeakageConfig, as_of: str | None = None, out: P
         return scoped(every_deal.copy(), tables, scope) if when == snapshot else scoped_deals(data, when, scope,
                                                                                              spec=deal_cfg)
 
-    blind = unobserved_rules(head["feature_sources"])
-    estimable = [s for s in cfg.scenarios if not set(scenario_rules(s)) & set(blind)] if blind else list(cfg.scenarios)
+    blind = blind_scenarios(cfg.scenarios, head["feature_sources"])
     if blind:
-        head["causal_not_estimated"] = {
-            s: "the export records none of " + ", ".join(b for r in scenario_rules(s) if r in blind
-                                                         for b in RULE_BEHAVIOURS[r])
-            for s in cfg.scenarios if s not in estimable}
-        log.info("causal estimate: %s not estimated (the export records none of their behaviours)",
-                    ", ".join(head["causal_not_estimated"]))
+        head["causal_not_estimated"] = {s: "the export records none of " + ", ".join(b) for s, b in blind.items()}
+        log.info("causal estimate: %s not estimated (the export records none of their behaviours)", ", ".join(blind))
+    estimable = [s for s in cfg.scenarios if s not in blind]
     causal = causal_run(deals_at, data, snapshot, cfg.scope, cfg.recovery, estimable, cfg.segments, gov,
                         amount_of=impute_amounts) if estimable else None
     per_deal, scenarios, extra = add_causal_to_run(per_deal, scenarios, head, causal, data, gov, cfg.recovery.level)

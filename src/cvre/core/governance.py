@@ -48,10 +48,17 @@ class Governance(StrictModel):
     scope: RuleScopes = RuleScopes()
 
 
-def unobserved_rules(sources: dict[str, str]) -> list[str]:
-    """Rules none of whose behaviours the data records (`sources`: `core.field_sources.behaviour_sources`)."""
-    return [rule for rule, behaviours in RULE_BEHAVIOURS.items()
-            if all(sources.get(b, "absent") == "absent" for b in behaviours)]
+def blind_scenarios(scenarios, sources: dict[str, str]) -> dict[str, list[str]]:
+    """Scenarios enforcing a rule none of whose behaviours the data records (`sources`:
+    `core.field_sources.behaviour_sources`), each with those behaviours."""
+    out = {}
+    for scenario in scenarios:
+        unseen = [b for rule in scenario_rules(scenario) if all(sources.get(x, "absent") == "absent"
+                                                                 for x in RULE_BEHAVIOURS[rule])
+                  for b in RULE_BEHAVIOURS[rule]]
+        if unseen:
+            out[scenario] = unseen
+    return out
 
 
 def scenario_rules(scenario: str) -> tuple[str, ...]:

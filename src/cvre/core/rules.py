@@ -162,11 +162,6 @@ def valuation(amount, stages: list[str], medians: Mapping[str, float], list_pric
     return value, [AMOUNT_SOURCES[k] for k in source.tolist()]
 
 
-def amounts_used(amount, stages: list[str], medians: Mapping[str, float], list_price=None) -> np.ndarray:
-    """`valuation`'s amounts."""
-    return valuation(amount, stages, medians, list_price)[0]
-
-
 def leaked_ev(ev: np.ndarray, flags: Mapping[str, np.ndarray], rules: BehaviourRules) -> np.ndarray:
     """Expected value at risk: the EV times the largest haircut among the deal's flagged behaviours."""
     return np.asarray(ev, dtype=float) * largest_haircut(flags, rules.haircuts)

@@ -241,13 +241,6 @@ def deal_feature_columns(deals: list[DealIn], models: DealModels, as_of: pd.Time
                                         models.spec.deals)
 
 
-def deal_feature_rows(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp) -> list[dict]:
-    """The request's deals with the features training used (the model's spec), history from the model's
-    reference cut to `as_of` (indexed once per scoring time)."""
-    return request.deal_feature_rows(deals, as_of.to_pydatetime(), models.history.snapshot(as_of).request,
-                                     models.spec.deals)
-
-
 def score_deals(deals: list[DealIn], models: DealModels, as_of: pd.Timestamp, rules: BehaviourRules,
                 log: ScoringLog | None = None) -> list[dict]:
     """Scores in request order, each a `DealScore` as a dict ready for JSON; a deal that cannot be scored gets a
