@@ -73,7 +73,9 @@ def test_unknown_personal_fields_are_rejected_and_not_logged(client, server):
     assert response.status_code == 400 and "deals.0.email" in response.json()["detail"]
     time.sleep(0.5)
     log = server["log"].read_text()
-    assert "jane.roe@example.org" not in log and "7946" not in log
+    # whole forms only: trace ids are random hex, and a short digit run like "7946" turns up in one now and then
+    leaked = [text for text in ("jane.roe", "20 7946 0958", "2079460958") if text in log]
+    assert not leaked, leaked
     assert "rejected /score_deals: 2 validation error(s) in deals.0.email, deals.0.phone" in log
 
 
