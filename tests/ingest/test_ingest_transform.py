@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from ingest_helpers import OPPORTUNITIES_MAPPING
 
 from cvre.core.schema import OPPORTUNITIES, TRANSACTIONS
 from cvre.ingest.absent import absent_field_warnings
-from cvre.ingest.coerce import parse_column
+from cvre.ingest.coerce import NumberFormat, parse_column
 from cvre.ingest.findings import combine_findings, finding
 from cvre.ingest.mapping import ImportMapping, TableMapping
 from cvre.ingest.run import import_order
@@ -41,8 +42,31 @@ def test_parse_column_kinds():
     dates, found = parse_column(text("20240131", "2024-01-31"), "occurred_at", "datetime", date_format="%Y%m%d")
     assert dates.tolist()[0] == pd.Timestamp("2024-01-31")
     assert found[0].mask.tolist() == [False, True]
-    amounts, _ = parse_column(text("1,250.50"), "amount", "float", thousands=",")
+    amounts, _ = parse_column(text("1,250.50"), "amount", "float", numbers=NumberFormat(","))
     assert amounts.tolist() == [1250.5]
+
+
+def test_decimal_comma_and_spaces_between_digit_groups():
+    french = NumberFormat(" ", ",")
+    cells = text("12 500,50", "12\u00a0500,50", "12\u202f500,5", "-3,25", "1.234", None)
+    amounts, found = parse_column(cells, "amount", "float", numbers=french)
+    assert amounts.tolist()[:4] == [12500.5, 12500.5, 12500.5, -3.25]
+    assert amounts.isna().tolist()[4:] == [True, True]  # a dot is never read as a decimal point here
+    assert [f.key for f in found] == ["amount: not a number"] and found[0].mask.tolist() == [0, 0, 0, 0, 1, 0]
+    german, _ = parse_column(text("12.500,00", "7,5"), "amount", "float", numbers=NumberFormat(".", ","))
+    assert german.tolist() == [12500.0, 7.5]
+
+
+def test_number_hints_name_the_setting_that_reads_the_cell():
+    _, found = parse_column(text("1234,56", "1,054", "12,5", "abc"), "amount", "float")
+    details = found[0].detail.tolist()
+    assert "set `decimal: \",\"`" in details[0] and "set `decimal: \",\"`" in details[2]
+    assert "set `thousands: \",\"`" in details[1] and "set `" not in details[3]
+
+
+def test_thousands_and_decimal_must_differ():
+    with pytest.raises(ValueError, match="`thousands` and `decimal` are both ','"):
+        TableMapping(thousands=",", decimal=",")
 
 
 def test_outcome_from_stage():

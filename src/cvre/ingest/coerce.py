@@ -6,6 +6,7 @@ is simply `text.notna() & parsed.isna()`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -19,7 +20,24 @@ TRUE_WORDS = ("true", "yes", "y", "t", "1", "1.0")
 FALSE_WORDS = ("false", "no", "n", "f", "0", "0.0")
 _FLOAT_ID = r"^(\d+)\.0+$"  # 12923.0 -> 12923: ids that went through a spreadsheet as numbers
 _GROUPED = r"^[+-]?\d{1,3}(?P<sep>[,.' ])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d+)?$"  # 1,054 or 12.500,00
+_DECIMAL_COMMA = r"^[+-]?\d+,\d{1,2}$|^[+-]?\d+,\d{4,}$"  # 12,5 or 1234,56: a comma used as the decimal mark
 STORABLE_DATES = (pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D"))  # what datetime64[ns] holds
+SPACES = (" ", "\u00a0", "\u202f")  # a space, a no-break space, a narrow no-break space (French grouping)
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How an export writes numbers: the digit-group separator and the decimal mark."""
+
+    thousands: str | None = None
+    decimal: str = "."
+
+    def clean(self, text: pd.Series) -> pd.Series:
+        """Text in Python's number syntax: groups removed (any kind of space for a space), decimal mark a dot."""
+        groups = SPACES if self.thousands in SPACES else (self.thousands,) if self.thousands else ()
+        for sep in groups:
+            text = text.str.replace(sep, "", regex=False)
+        return text.str.replace(self.decimal, ".", regex=False) if self.decimal != "." else text
 
 
 def parse_column(
@@ -28,7 +46,7 @@ def parse_column(
     kind: str,
     allowed: tuple[str, ...] | None = None,
     date_format: str | None = None,
-    thousands: str | None = None,
+    numbers: NumberFormat = NumberFormat(),
 ) -> tuple[pd.Series, list[Finding]]:
     """Parse one column of text into the pandas dtype of `kind`, with findings for bad cells."""
     text = text.astype("string")
@@ -39,7 +57,7 @@ def parse_column(
     if kind == "category":
         return parse_allowed(text, name, allowed)
     if kind in ("float", "int"):
-        return parse_number(text, name, kind, thousands)
+        return parse_number(text, name, kind, numbers)
     if kind == "bool":
         return parse_bool(text, name)
     if kind == "datetime":
@@ -56,12 +74,16 @@ def parse_allowed(text: pd.Series, name: str, allowed: tuple[str, ...]) -> tuple
 
 
 def parse_number(
-    text: pd.Series, name: str, kind: str, thousands: str | None = None
+    text: pd.Series, name: str, kind: str, numbers: NumberFormat = NumberFormat()
 ) -> tuple[pd.Series, list[Finding]]:
-    cleaned = text.str.replace(thousands, "", regex=False) if thousands else text
+    """Numbers written as `numbers` says. With a decimal comma a dot is refused, not read as a decimal point:
+    "1.234" there is a thousand written with groups, and `thousands: "."` says so."""
+    cleaned = numbers.clean(text)
     number = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    if numbers.decimal != "." and numbers.thousands != ".":
+        number = number.where(~text.str.contains(".", regex=False).fillna(False))
     number = number.where(~np.isinf(number))
-    findings = finding(name, "not a number", text.notna() & number.isna(), quoted(text) + _thousands_hint(text))
+    findings = finding(name, "not a number", text.notna() & number.isna(), quoted(text) + _format_hint(text, numbers))
     if kind == "int":
         fractional = number.notna() & (number % 1 != 0)
         findings += finding(name, "not a whole number", fractional, quoted(text))
@@ -69,10 +91,14 @@ def parse_number(
     return number.astype(pandas_dtype(kind)), findings
 
 
-def _thousands_hint(text: pd.Series) -> pd.Series:
-    """For a cell like 1,054: say that it looks grouped and which `thousands:` setting reads it."""
+def _format_hint(text: pd.Series, numbers: NumberFormat) -> pd.Series:
+    """For a cell like 1,054 or 12,50: say which `thousands:` or `decimal:` setting reads it."""
     sep = text.str.extract(_GROUPED)["sep"]
-    return (" (digits grouped by '" + sep + "': set `thousands: \"" + sep + "\"` in the mapping)").fillna("")
+    grouped = " (digits grouped by '" + sep + "': set `thousands: \"" + sep + "\"` in the mapping)"
+    if numbers.decimal == ".":
+        comma = text.str.contains(_DECIMAL_COMMA, regex=True).fillna(False)
+        grouped = grouped.mask(comma & sep.isna(), " (a decimal comma: set `decimal: \",\"` in the mapping)")
+    return grouped.fillna("")
 
 
 def parse_bool(text: pd.Series, name: str) -> tuple[pd.Series, list[Finding]]:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, PositiveFloat, field_validator, model_validator
 
 from cvre.core.config import StrictModel
+from cvre.ingest.coerce import NumberFormat
 
 DeriveRuleName = Literal["row_number", "outcome_from_stage", "date_when_closed", "date_when_open", "product",
                          "timestamp_plus_duration", "exists_in", "percent"]
@@ -89,7 +90,9 @@ class TableMapping(StrictModel):
     delimiter: str = Field(",", min_length=1)
     encoding: str = "utf-8-sig"
     names: list[str] | None = Field(None, description="column names for a file without header")
-    thousands: str | None = Field(None, max_length=1)
+    thousands: str | None = Field(None, min_length=1, max_length=1, description="digit-group separator in numbers: "
+                                  "\",\" for 12,500.00, \".\" or \" \" (any kind of space) for 12.500,00 / 12 500,00")
+    decimal: Literal[".", ","] = Field(".", description="decimal mark in numbers: \",\" for 12500,50")
     missing_values: list[str] = Field(default_factory=list)
     columns: dict[str, str] = Field(default_factory=dict)
     values: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
@@ -107,6 +110,16 @@ class TableMapping(StrictModel):
         if self.split_files and self.file:
             raise ValueError("give either `file` or `split_files`, not both")
         return self
+
+    @model_validator(mode="after")
+    def _marks_differ(self) -> TableMapping:
+        if self.thousands == self.decimal:
+            raise ValueError(f"`thousands` and `decimal` are both {self.decimal!r}: a number could not be read")
+        return self
+
+    @property
+    def number_format(self) -> NumberFormat:
+        return NumberFormat(self.thousands, self.decimal)
 
     @field_validator("derive", mode="before")
     @classmethod

@@ -78,7 +78,7 @@ def build_table(cells: pd.DataFrame, rows: pd.Series, table: TableMapping, spec:
             extra.kind,
             None,
             table.date_formats.get(name),
-            table.thousands,
+            table.number_format,
         )
         findings += found
     return BuiltTable(out, findings, notes)
@@ -108,15 +108,15 @@ def derive_column(
         result = pd.Series(1.0, index=clean.index)
         findings: list[Finding] = []
         for source in rule.sources:
-            number, found = parse_number(clean[source], source, "float", table.thousands)
+            number, found = parse_number(clean[source], source, "float", table.number_format)
             result = result * number
             findings += found
         return result, findings
     if rule.rule == "percent":
-        number, found = parse_number(clean[rule.source], column, "float", table.thousands)
+        number, found = parse_number(clean[rule.source], column, "float", table.number_format)
         return number / 100.0, found
     if rule.rule == "timestamp_plus_duration":
-        amount, found = parse_number(clean[rule.source], column, "float", table.thousands)
+        amount, found = parse_number(clean[rule.source], column, "float", table.number_format)
         return timestamp_plus_duration(out[rule.start], amount, rule.unit), found
     if rule.rule == "exists_in":
         keys = clean[rule.source]
@@ -140,7 +140,7 @@ def _parse_canonical(
     text: pd.Series, column: str, table: TableMapping, spec: TableSpec
 ) -> tuple[pd.Series, list[Finding]]:
     col = spec.column(column)
-    return parse_column(text, column, col.kind, col.allowed, table.date_formats.get(column), table.thousands)
+    return parse_column(text, column, col.kind, col.allowed, table.date_formats.get(column), table.number_format)
 
 
 def _constant_text(value: object) -> str:
