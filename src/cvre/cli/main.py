@@ -132,19 +132,26 @@ def _print_policy_truth(recovery: dict) -> None:
 @app.command("import")
 def import_(
     source: Annotated[Path, typer.Argument(help="CSV/Parquet file or folder of the user's export.", exists=True)],
-    mapping: Annotated[Path, typer.Option("--mapping", "--config", "-m", "-c", exists=True, dir_okay=False,
-                                          help="Mapping YAML, this command's config (see configs/mappings/).")],
+    mapping: Annotated[Path | None, typer.Option("--mapping", "--config", "-m", "-c", exists=True, dir_okay=False,
+                                                 help="Mapping YAML, this command's config (see configs/mappings/).")
+                       ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for canonical tables and quarantine/.")] = Path(
         "data/import"),
     check: Annotated[bool, typer.Option("--check", help="Dry run: read the files, write nothing, and say what each "
                                         "command will be able to do with this mapping.")] = False,
+    draft: Annotated[Path | None, typer.Option("--draft", dir_okay=False, help="Write a first mapping for SOURCE to "
+                                               "this file, guessed from its headers and cells, to review.")] = None,
 ) -> None:
     """Import a user's CRM export onto the canonical schema; rejected rows go to quarantine/."""
-    from cvre.cli.import_check import print_import_check
+    from cvre.cli.import_check import print_import_check, print_mapping_draft
     from cvre.ingest.errors import ExportFormatError
     from cvre.ingest.run import run_import
 
+    if (mapping is None) == (draft is None):
+        raise _fail("give --mapping FILE to import, or --draft FILE to write a first mapping for this export")
     try:
+        if draft is not None:
+            return print_mapping_draft(source, draft, console)
         if check:
             return print_import_check(source, mapping, console)
         report = run_import(source, mapping, out)

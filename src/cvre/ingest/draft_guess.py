@@ -1,0 +1,136 @@
+"""Guesses a mapping draft makes from a column's cells: date layout, number format, canonical labels.
+
+Pure functions over a sample of text cells. Each returns its guess and, where the sample cannot tell, a note
+for the user to check; nothing is guessed from a value the sample does not show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cvre.core.schema import STAGES_OPEN
+from cvre.ingest.coerce import SPACES, NumberFormat
+from cvre.ingest.labels import normalise_label
+
+DATE_FORMATS = (  # day-first before month-first: an ambiguous sample is read the European way, with a note
+    "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y%m%d",
+    "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%d-%m-%Y %H:%M",
+)
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_NUMBER = re.compile(r"^[+-]?[\d.,'\s\u00a0\u202f]*\d$")
+_DECIMAL_COMMA = re.compile(r"\d,\d{1,2}$|^[+-]?\d+,\d{4,}$|^[+-]?0,\d+$|\.\d{3},\d+$")
+_DOT_GROUPS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
+_COMMA_GROUPS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_SPACE_GROUPS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?$")
+
+# Canonical labels by words a CRM uses for them, checked in order: the first hit names the label.
+STAGE_WORDS = (
+    ("closed_won", ("won", "win", "gagn", "signed", "booked")),
+    ("closed_lost", ("lost", "lose", "perdu", "dead", "disqualif", "rejected", "cancel")),
+    ("negotiation", ("negotiat", "contract", "commit", "closing")),
+    ("proposal", ("proposal", "quote", "offer", "devis", "pricing")),
+    ("qualification", ("qualif", "discover", "need", "engag", "demo", "meeting", "analysis", "decision")),
+    ("prospecting", ("prospect", "new", "lead", "contact", "open", "initial")),
+)
+BUSINESS_TYPE_WORDS = (("repeat", ("existing", "renewal", "upgrade", "upsell", "repeat", "expansion")),
+                       ("new", ("new",)))
+OUTCOME_WORDS = (("won", ("won", "win", "gagn")), ("lost", ("lost", "lose", "perdu")), ("open", ("open", "progress")))
+LABEL_WORDS = {"stage": STAGE_WORDS, "business_type": BUSINESS_TYPE_WORDS, "outcome": OUTCOME_WORDS}
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A setting read off the cells (None: the default fits), and a note when the sample allows another."""
+
+    value: object
+    note: str = ""
+
+
+def filled(cells: pd.Series) -> pd.Series:
+    """The non-empty cells of a sample, stripped."""
+    text = cells.astype("string").str.strip()
+    return text[text.notna() & text.ne("")]
+
+
+def date_format(cells: pd.Series) -> Guess:
+    """None where every cell is ISO 8601 (the default); else the first layout that reads every cell."""
+    values = filled(cells)
+    if values.empty or values.str.match(_ISO).all():
+        return Guess(None)
+    fits = [fmt for fmt in DATE_FORMATS if pd.to_datetime(values, format=fmt, errors="coerce").notna().all()]
+    if not fits:
+        return Guess(None, f"no date layout reads every cell (e.g. {values.iloc[0]!r}): set date_formats")
+    swapped = fits[0].replace("%d", "%?").replace("%m", "%d").replace("%?", "%m")
+    note = f"the sample also reads as {swapped!r} (month/day): check" if swapped in fits[1:] else ""
+    return Guess(fits[0], note)
+
+
+def number_format(cells: pd.Series) -> Guess:
+    """The NumberFormat the cells are written in (NumberFormat() is the default)."""
+    values = filled(cells)
+    values = values[values.str.match(_NUMBER)]
+    comma_decimal = bool(values.str.contains(_DECIMAL_COMMA).any())
+    dotted = values[values.str.contains(".", regex=False)]
+    dot_groups = (not dotted.empty and bool(dotted.str.match(_DOT_GROUPS).all())
+                  and not dotted.str.match(r"^[+-]?0\.").any())
+    decimal = "," if comma_decimal or dot_groups else "."
+    if values.str.match(_SPACE_GROUPS).any():
+        thousands: str | None = " "
+    elif decimal == "," and not dotted.empty:
+        thousands = "."
+    elif decimal == "." and values.str.match(_COMMA_GROUPS).any():
+        thousands = ","
+    else:
+        thousands = None
+    note = (f"cells like {dotted.iloc[0]!r} read with dots between digit groups (thousands), not as decimals: "
+            "check" if dot_groups and not comma_decimal else "")
+    return Guess(NumberFormat(thousands, decimal), note)
+
+
+def is_percent(cells: pd.Series, numbers: NumberFormat) -> bool:
+    """A probability written 0-100 (some cell above 1), not 0-1."""
+    parsed = pd.to_numeric(numbers.clean(filled(cells).str.rstrip("%").str.strip()), errors="coerce")
+    return bool(parsed.gt(1).any())
+
+
+def canonical_labels(cells: pd.Series, column: str, allowed: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """{source label: canonical label} for the labels the words recognise, and the labels left unknown.
+
+    Labels already canonical (any case, any spacing) are left out: the import reads them as they are.
+    """
+    words = LABEL_WORDS.get(column, ())
+    canonical = {normalise_label(a) for a in allowed}
+    known, unknown = {}, []
+    for label in sorted(filled(cells).unique()):
+        norm = normalise_label(label)
+        if norm in canonical:
+            continue
+        hit = next((target for target, stems in words if target in allowed and any(s in norm for s in stems)),
+                   None)
+        if hit:
+            known[label] = hit
+        else:
+            unknown.append(label)
+    return known, unknown
+
+
+def close_date_is_expected_while_open(close_dates: pd.Series, stages: pd.Series, labels: dict[str, str]) -> bool:
+    """Salesforce's and HubSpot's "Close Date": set for most open deals too, so it is the expected date then."""
+    stage = stages.astype("string").str.strip()
+    canonical = stage.map(lambda s: labels.get(s, normalise_label(s)) if isinstance(s, str) else s)
+    open_rows = canonical.isin(STAGES_OPEN).fillna(False)
+    if not open_rows.any():
+        return False
+    dated = close_dates.astype("string").str.strip().fillna("").ne("")
+    return bool(dated[open_rows].mean() > 0.5)
+
+
+def thousands_yaml(numbers: NumberFormat) -> str | None:
+    """How the draft writes the `thousands:` value (any space as one plain space)."""
+    if numbers.thousands is None:
+        return None
+    return " " if numbers.thousands in SPACES else numbers.thousands

@@ -1,0 +1,157 @@
+"""`cvre import SOURCE --draft FILE`: a mapping guessed from an export's headers and cells, judged by importing
+with it and comparing what comes in with what the simulator wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cvre.core.config import PACKAGE_CONFIG_DIR
+from cvre.core.io import read_tables
+from cvre.ingest import draft_guess as guess
+from cvre.ingest.draft import draft_mapping
+from cvre.ingest.mapping_check import load_mapping
+from cvre.ingest.run import run_import
+from cvre.simulation.world import simulate_world
+from tests.conftest import DATASETS, small_config
+from tests.workflows.cli_helpers import cvre
+
+SALESFORCE = {"opportunity_id": "Opportunity ID", "account_id": "Account ID", "owner_id": "Opportunity Owner",
+              "product": "Product Name", "business_type": "Type", "created_at": "Created Date", "stage": "Stage",
+              "amount": "Amount"}
+STAGE_LABELS = {"prospecting": "Prospecting", "qualification": "Needs Analysis", "proposal": "Proposal/Price Quote",
+                "negotiation": "Negotiation/Review", "closed_won": "Closed Won", "closed_lost": "Closed Lost"}
+TYPE_LABELS = {"new": "New Business", "repeat": "Existing Business - Renewal"}
+
+
+def french_number(value: float) -> str:
+    """12500.5 -> '12 500,50' with a no-break space, as French spreadsheets write it."""
+    return "" if pd.isna(value) else f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("draft") / "world"
+    simulate_world(small_config(deals=300, seed=11), out, progress=False)
+    return out
+
+
+def european_salesforce_export(world: Path, folder: Path) -> Path:
+    """Opportunities as a French Salesforce report (semicolons, Windows-1252, day-first dates, decimal commas,
+    one "Close Date" that is the expected date while open) and accounts under their own names."""
+    deals = pd.read_parquet(world / "export" / "opportunities.parquet")
+    closed = deals["stage"].isin(["closed_won", "closed_lost"])
+    report = pd.DataFrame({SALESFORCE[c]: deals[c] for c in SALESFORCE})
+    report["Stage"] = deals["stage"].map(STAGE_LABELS)
+    report["Type"] = deals["business_type"].map(TYPE_LABELS)
+    report["Created Date"] = deals["created_at"].dt.strftime("%d/%m/%Y %H:%M")
+    report["Amount"] = deals["amount"].map(french_number)
+    report["Close Date"] = deals["closed_at"].where(closed, deals["expected_close_date"]).dt.strftime("%d/%m/%Y")
+    report["Opportunity Name"] = "Affaire n°" + deals["opportunity_id"].str[-4:]  # a cp1252 character
+    folder.mkdir(parents=True)
+    report.to_csv(folder / "Opportunités.csv", sep=";", index=False, encoding="cp1252")
+    accounts = pd.read_parquet(world / "export" / "accounts.parquet")
+    accounts.rename(columns={"account_id": "Account ID", "employees": "Employees"}).to_csv(
+        folder / "accounts.csv", index=False)
+    (folder / "README.txt").write_text("exported from our CRM\non Monday; by Jo\n", encoding="utf-8")
+    return folder
+
+
+def test_a_drafted_mapping_imports_a_european_salesforce_report_as_simulated(world, tmp_path):
+    source = european_salesforce_export(world, tmp_path / "export")
+    draft = draft_mapping(source)
+    assert set(draft.tables) == {"accounts", "opportunities"} and [p.name for p in draft.unmapped_files] == [
+        "README.txt"]
+    assert not draft.todos, draft.todos
+    for setting in ('delimiter: ";"', 'encoding: "cp1252"', 'thousands: " "', 'decimal: ","',
+                    'created_at: "%d/%m/%Y %H:%M"', '"Needs Analysis": qualification',
+                    '"Negotiation/Review": negotiation',
+                    '"Existing Business - Renewal": repeat', '{"rule": "date_when_open", "source": "Close Date"}'):
+        assert setting in draft.text, setting
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(draft.text, encoding="utf-8")
+    load_mapping(mapping)  # fits the canonical schema as drafted
+    report = run_import(source, mapping, tmp_path / "imported")
+    truth = pd.read_parquet(world / "export" / "opportunities.parquet").set_index("opportunity_id")
+    accounts = pd.read_parquet(world / "export" / "accounts.parquet")["account_id"]
+    known = truth["account_id"].isin(accounts).fillna(False) | truth["account_id"].isna()  # the simulator's own defects
+    assert {n: (t.accepted, t.rejected) for n, t in report.tables.items()} == {
+        "accounts": (len(accounts), 0), "opportunities": (known.sum(), (~known).sum())}
+    assert report.tables["opportunities"].reasons == {"account_id: unknown reference": (~known).sum()}
+    truth = truth[known]
+    got = read_tables(tmp_path / "imported")["opportunities"].set_index("opportunity_id").loc[truth.index]
+    for column in ("account_id", "owner_id", "product", "business_type", "stage", "outcome"):
+        stripped = truth[column].astype(str).str.strip()  # the import strips cells
+        assert got[column].astype(str).tolist() == stripped.tolist(), column
+    assert got["amount"].isna().tolist() == truth["amount"].isna().tolist()
+    assert (got["amount"] - truth["amount"]).abs().max() < 0.006
+    assert got["created_at"].tolist() == truth["created_at"].dt.floor("min").tolist()
+    closed = truth["stage"].isin(["closed_won", "closed_lost"])
+    assert got["closed_at"][closed].tolist() == truth["closed_at"][closed].dt.normalize().tolist()
+    assert got["expected_close_date"][~closed].tolist() == truth["expected_close_date"][~closed].dt.normalize().tolist()
+    assert got["closed_at"][~closed].isna().all() and got["currency"].eq("EUR").all()
+
+
+def test_date_layouts_read_off_the_cells():
+    cells = pd.Series
+    assert guess.date_format(cells(["2024-03-31", "2024-04-01 10:00"])).value is None  # ISO: the default
+    assert guess.date_format(cells(["13/02/2024", "01/03/2024"])) == guess.Guess("%d/%m/%Y")
+    assert guess.date_format(cells(["02/13/2024", "03/01/2024"])) == guess.Guess("%m/%d/%Y")
+    ambiguous = guess.date_format(cells(["01/02/2024", "03/04/2024"]))
+    assert ambiguous.value == "%d/%m/%Y" and "'%m/%d/%Y'" in ambiguous.note
+    assert "set date_formats" in guess.date_format(cells(["31 March", "yesterday"])).note
+
+
+@pytest.mark.parametrize(("cells", "thousands", "decimal"), [
+    (["12 500,50", "7,5"], " ", ","),
+    (["12.500", "3.000.000"], ".", ","),
+    (["1,054", "12.5"], ",", "."),
+    (["0.125", "3.5"], None, "."),
+    (["12,5", "3"], None, ","),
+    (["1250", ""], None, "."),
+])
+def test_number_formats_read_off_the_cells(cells, thousands, decimal):
+    found = guess.number_format(pd.Series(cells)).value
+    assert (found.thousands, found.decimal) == (thousands, decimal)
+
+
+def test_stage_labels_by_their_words_and_the_rest_left_to_the_user():
+    known, unknown = guess.canonical_labels(pd.Series(["Closed Won", "closed_lost", "Devis envoyé", "Foo", None]),
+                                            "stage", ("prospecting", "qualification", "proposal", "negotiation",
+                                                      "closed_won", "closed_lost"))
+    assert known == {"Devis envoyé": "proposal"} and unknown == ["Foo"]  # "Closed Won" reads as closed_won as is
+
+
+def test_the_command_writes_a_draft_once_and_says_what_to_review(world, tmp_path):
+    source = european_salesforce_export(world, tmp_path / "export")
+    target = tmp_path / "drafts" / "mine.yaml"
+    ran = cvre("import", str(source), "--draft", str(target))
+    assert ran.code == 0 and "opportunities <- Opportunités.csv" in ran.output
+    assert "not mapped: README.txt" in ran.output
+    assert f"--mapping {target} --check" in ran.output and target.read_text(encoding="utf-8").startswith("# Draft")
+    again = cvre("import", str(source), "--draft", str(target))
+    assert again.clean and again.code == 2 and "already exists" in again.output
+    neither = cvre("import", str(source))
+    assert neither.clean and neither.code == 2 and "--draft FILE" in neither.output
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.csv").write_text("colour,size\nred,3\n", encoding="utf-8")
+    nothing = cvre("import", str(tmp_path / "notes"), "--draft", str(tmp_path / "n.yaml"))
+    assert nothing.clean and "no file has columns that look like a CRM table" in nothing.output
+    assert not (tmp_path / "n.yaml").exists()
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not DATASETS.exists(), reason="../shared/datasets not present")
+def test_a_drafted_mapping_of_maven_imports_what_the_curated_one_does(tmp_path):
+    draft = draft_mapping(DATASETS / "maven_crm")
+    (tmp_path / "draft.yaml").write_text(draft.text, encoding="utf-8")
+    drafted = run_import(DATASETS / "maven_crm", tmp_path / "draft.yaml", tmp_path / "drafted")
+    curated = run_import(DATASETS / "maven_crm", PACKAGE_CONFIG_DIR / "mappings" / "maven_crm.yaml", tmp_path / "c")
+    for table in ("accounts", "reps", "products", "opportunities"):
+        assert drafted.tables[table].accepted == curated.tables[table].accepted, table
+    ours, theirs = (read_tables(tmp_path / d)["opportunities"].set_index("opportunity_id").sort_index()
+                    for d in ("drafted", "c"))
+    for column in ("stage", "outcome", "owner_id", "created_at", "closed_at"):
+        assert ours[column].astype(str).tolist() == theirs[column].astype(str).tolist(), column
