@@ -58,7 +58,8 @@ def test_binary_file(tmp_path):
 
 
 def test_excel_workbook(tmp_path):
-    with raises("deals.csv: not a CSV file: it looks like a ZIP archive or an Excel .xlsx"):
+    with raises("deals.csv: not a CSV file: it looks like an Excel .xlsx workbook (or another ZIP archive); set "
+                "`format: excel`"):
         import_files(tmp_path, {"deals.csv": b"PK\x03\x04" + bytes(range(1, 200))})
 
 

@@ -32,10 +32,10 @@ def print_mapping_draft(source: Path, target: Path, console: Console) -> None:
     target.write_text(draft.text, encoding="utf-8")
     console.print(f"draft mapping written to {target}")
     for name, table in draft.tables.items():
-        console.print(f"  {name} <- {table.sample.path.name}: {len(table.columns)} columns matched "
+        console.print(f"  {name} <- {table.sample.name}: {len(table.columns)} columns matched "
                       f"({len(table.sample.cells):,} rows read)")
-    for path in draft.unmapped_files:
-        console.print(f"  not mapped: {path.name}")
+    for name in draft.unmapped_files:
+        console.print(f"  not mapped: {name}")
     for line in draft.todos:
         console.print(f"[yellow]TODO[/] {line}")
     for line in draft.checks:

@@ -20,11 +20,12 @@ import pandas as pd
 from cvre.core.schema import TABLES, TableSpec
 from cvre.ingest import draft_guess as guess
 from cvre.ingest.errors import ExportFormatError
-from cvre.ingest.read import DELIMITER_CANDIDATES, SNIFF_BYTES
+from cvre.ingest.read import DELIMITER_CANDIDATES, SNIFF_BYTES, read_sheet, sheet_names
 
 SAMPLE_ROWS = 200_000  # a CRM export's tables are read whole up to here: an empty cell in row 8,000 counts
 ENCODINGS = ("utf-8-sig", "cp1252")
-SOURCE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet")
+SOURCE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".xlsm", ".xls", ".ods")
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx/.xlsm/.ods (ZIP), .xls (OLE)
 ROW_NUMBER_KEYS = ("opportunities", "leads", "activities", "stage_history", "close_date_changes", "transactions",
                    "messages", "support_messages", "ticket_events", "ab_units")  # keys nothing else refers to by value
 
@@ -121,13 +122,19 @@ def _norm(name: str) -> str:
 
 @dataclass(frozen=True)
 class Sample:
-    """The first SAMPLE_ROWS records of one source file as text, with how it was read."""
+    """The first SAMPLE_ROWS records of one source file (or one sheet of a workbook) as text, with how it was
+    read."""
 
     path: Path
     cells: pd.DataFrame
     delimiter: str = ","
     encoding: str = "utf-8-sig"
-    parquet: bool = False
+    format: str = "csv"
+    sheet: str | None = None  # a workbook's sheet, named where the workbook has several
+
+    @property
+    def name(self) -> str:
+        return f"{self.path.name} [{self.sheet}]" if self.sheet else self.path.name
 
 
 @dataclass
@@ -146,7 +153,7 @@ class TableDraft:
 class Draft:
     text: str
     tables: dict[str, TableDraft]
-    unmapped_files: list[Path]
+    unmapped_files: list[str]
 
     @property
     def todos(self) -> list[str]:
@@ -162,17 +169,22 @@ def source_files(source: Path) -> list[Path]:
         return [source]
     files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES)
     if not files:
-        raise ExportFormatError(f"{source}: no .csv, .tsv, .txt or .parquet files to draft a mapping from")
+        raise ExportFormatError(f"{source}: no {', '.join(SOURCE_SUFFIXES)} files to draft a mapping from")
     return files
 
 
-def sample_file(path: Path) -> Sample:
-    """Read the head of a file: Parquet by its magic bytes, else text in the first encoding that decodes it,
-    split on the delimiter the header line holds most of."""
+def sample_file(path: Path) -> list[Sample]:
+    """Read the head of a file: Parquet and workbooks (each non-empty sheet) by their magic bytes, else text in
+    the first encoding that decodes it, split on the delimiter the header line holds most of."""
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
     if head.startswith(b"PAR1"):
-        return Sample(path, pd.read_parquet(path).head(SAMPLE_ROWS).astype("string"), parquet=True)
+        return [Sample(path, pd.read_parquet(path).head(SAMPLE_ROWS).astype("string"), format="parquet")]
+    if head.startswith(WORKBOOK_MAGIC):
+        names = sheet_names(path)
+        sheets = {name: read_sheet(path, name).head(SAMPLE_ROWS) for name in names}
+        return [Sample(path, cells, format="excel", sheet=name if len(names) > 1 else None)
+                for name, cells in sheets.items() if len(cells.columns) and len(cells)]
     for encoding in ENCODINGS:
         try:
             text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
@@ -189,7 +201,7 @@ def sample_file(path: Path) -> Sample:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ExportFormatError(f"{path}: cannot be read as a table ({str(exc).strip()})") from None
     cells.columns = [str(c).strip() for c in cells.columns]
-    return Sample(path, cells, delimiter, encoding)
+    return [Sample(path, cells, delimiter, encoding)]
 
 
 def match_columns(spec: TableSpec, headers: list[str]) -> dict[str, str]:
@@ -222,11 +234,11 @@ def assign_tables(samples: list[Sample]) -> dict[str, tuple[Sample, dict[str, st
     fits = [(_score(spec, m), name, sample, m) for sample in samples for name, spec in TABLES.items()
             for m in [match_columns(spec, list(sample.cells.columns))]]
     chosen: dict[str, tuple[Sample, dict[str, str]]] = {}
-    used: set[Path] = set()
-    for score, name, sample, matched in sorted(fits, key=lambda f: (-f[0], str(f[2].path), f[1])):
-        if score >= 3 and name not in chosen and sample.path not in used:
+    used: set[str] = set()
+    for score, name, sample, matched in sorted(fits, key=lambda f: (-f[0], f[2].name, f[1])):
+        if score >= 3 and name not in chosen and sample.name not in used:
             chosen[name] = (sample, matched)
-            used.add(sample.path)
+            used.add(sample.name)
     return chosen
 
 
@@ -326,8 +338,10 @@ def _table_yaml(name, sample, folder, numbers, columns, values, constants, date_
     lines = [f"  {name}:"]
     if folder:
         lines.append(f"    file: {_q(sample.path.name)}")
-    if sample.parquet:
-        lines.append("    format: parquet")
+    if sample.format != "csv":
+        lines.append(f"    format: {sample.format}")
+    if sample.sheet:
+        lines.append(f"    sheet: {_q(sample.sheet)}")
     if sample.delimiter != ",":
         lines.append(f"    delimiter: {_q(sample.delimiter)}")
     if sample.encoding != "utf-8-sig":
@@ -378,7 +392,7 @@ def draft_mapping(source: Path) -> Draft:
     samples, unreadable = [], []
     for path in source_files(source):
         try:
-            samples.append(sample_file(path))
+            samples += sample_file(path)
         except ExportFormatError:
             if source.is_file():
                 raise
@@ -394,10 +408,11 @@ def draft_mapping(source: Path) -> Draft:
                                 "(docs/mappings.md)")
     order = [name for name in TABLES if name in chosen]
     tables = {name: draft_table(name, *chosen[name], folder=source.is_dir()) for name in order}
-    unmapped = unreadable + [s.path for s in samples if s.path not in {t.sample.path for t in tables.values()}]
+    mapped = {t.sample.name for t in tables.values()}
+    unmapped = [p.name for p in unreadable] + [s.name for s in samples if s.name not in mapped]
     header = [f"# Draft mapping for {source.name}, written by `cvre import {source} --draft`.",
               "# Review every `# check` and `# TODO`, then: cvre import SOURCE --mapping THIS_FILE --check",
               f"description: {_q(f'{source.name} (drafted mapping)')}", "", "tables:"]
     body = [line for name in order for line in (*tables[name].lines, "")]
-    footer = [f"# files not mapped: {', '.join(p.name for p in unmapped)}"] if unmapped else []
+    footer = [f"# files not mapped: {', '.join(unmapped)}"] if unmapped else []
     return Draft("\n".join(header + body + footer).rstrip() + "\n", tables, unmapped)

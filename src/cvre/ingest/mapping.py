@@ -86,7 +86,9 @@ class TableMapping(StrictModel):
     split_files: dict[Literal["train", "test"], str] = Field(
         default_factory=dict, description="a dataset published with its own split, one file per part (same "
         "columns): read in turn, each row keeps its part in the extra column x_split")
-    format: Literal["csv", "whitespace", "parquet"] = "csv"
+    format: Literal["csv", "whitespace", "parquet", "excel"] = Field("csv", description="excel: .xlsx, .xlsm, .xls "
+                                                                     "or .ods, one sheet a table")
+    sheet: str | int = Field(0, description="excel: the sheet's name, or its position (0 = the first)")
     delimiter: str = Field(",", min_length=1)
     encoding: str = "utf-8-sig"
     names: list[str] | None = Field(None, description="column names for a file without header")
@@ -109,6 +111,14 @@ class TableMapping(StrictModel):
     def _one_way_to_name_files(self) -> TableMapping:
         if self.split_files and self.file:
             raise ValueError("give either `file` or `split_files`, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _sheet_only_for_workbooks(self) -> TableMapping:
+        if self.sheet != 0 and self.format != "excel":
+            raise ValueError("`sheet` goes with `format: excel` only")
+        if isinstance(self.sheet, int) and not 0 <= self.sheet <= 1000:
+            raise ValueError(f"sheet: position {self.sheet} out of range 0-1000 (0 = the first sheet)")
         return self
 
     @model_validator(mode="after")

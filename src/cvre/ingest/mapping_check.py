@@ -50,7 +50,7 @@ def table_problems(table: TableMapping, spec: TableSpec) -> list[str]:
     problems += _derive_problems(table, spec)
     problems += _constant_problems(table, spec)
     problems += _extra_problems(table, known)
-    if table.format == "parquet" and table.names:
+    if table.format in ("parquet", "excel") and table.names:
         problems.append("names: only for csv/whitespace files without a header row")
     return problems
 

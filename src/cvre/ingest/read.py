@@ -20,11 +20,12 @@ from cvre.ingest.mapping import TableMapping
 SNIFF_BYTES = 64 * 1024
 DELIMITER_CANDIDATES = (",", ";", "\t", "|")
 _MAGIC = {
-    b"PK\x03\x04": "a ZIP archive or an Excel .xlsx workbook; export the sheet as CSV",
+    b"PK\x03\x04": "an Excel .xlsx workbook (or another ZIP archive); set `format: excel` in the mapping",
     b"%PDF": "a PDF document",
-    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook; export the sheet as CSV",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook; set `format: excel` in the mapping",
     b"PAR1": "a Parquet file; set `format: parquet` in the mapping",
 }
+EXCEL_ENGINE = "calamine"  # python-calamine: .xlsx, .xlsm, .xls and .ods, cells as the sheet shows them
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ def read_source(path: Path, table_name: str, table: TableMapping) -> SourceFrame
     if table.format == "parquet":
         cells = _read_parquet(path)
         rows = pd.Series(cells.index + 1, index=cells.index, name="_row")  # record number
+        counts = None
+    elif table.format == "excel":
+        cells = read_sheet(path, table.sheet)
+        rows = pd.Series(cells.index + 2, index=cells.index, name="_row")  # the sheet's row number
         counts = None
     else:
         cells = _read_text_table(path, table)
@@ -142,6 +147,31 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
         raise ExportFormatError(f"{path}: not a readable Parquet file ({exc})") from None
     return frame.astype("string").fillna("").astype(object)
+
+
+def sheet_names(path: Path) -> list[str]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return list(CalamineWorkbook.from_path(str(path)).sheet_names)
+    except Exception as exc:  # calamine raises its own types for a file that is no workbook
+        raise ExportFormatError(f"{path}: not a readable Excel or OpenDocument workbook ({exc})") from None
+
+
+def read_sheet(path: Path, sheet: str | int) -> pd.DataFrame:
+    """One sheet as text cells: numbers as the sheet holds them (12346, 1250.5), dates in ISO 8601."""
+    names = sheet_names(path)
+    if (isinstance(sheet, int) and sheet >= len(names)) or (isinstance(sheet, str) and sheet not in names):
+        raise ExportFormatError(f"{path}: no sheet {sheet!r}; the workbook has {', '.join(map(repr, names))} "
+                                "(set `sheet:` to a name or a position, 0 = the first)")
+    try:
+        cells = pd.read_excel(path, sheet_name=sheet, engine=EXCEL_ENGINE, dtype=str, keep_default_na=False,
+                              na_filter=False)
+    except ValueError as exc:
+        raise ExportFormatError(f"{path}: sheet {sheet!r} cannot be read as a table ({exc})") from None
+    if cells.columns.empty:
+        raise ExportFormatError(f"{path}: sheet {sheet!r} is empty")
+    return cells.astype(object)
 
 
 def _read_text_table(path: Path, table: TableMapping) -> pd.DataFrame:
