@@ -12,6 +12,7 @@ from cvre.core.config import PACKAGE_CONFIG_DIR
 from cvre.core.io import read_tables
 from cvre.ingest import draft_guess as guess
 from cvre.ingest.draft import draft_mapping
+from cvre.ingest.draft import header_row as draft_header
 from cvre.ingest.mapping_check import load_mapping
 from cvre.ingest.run import run_import
 from cvre.simulation.world import simulate_world
@@ -114,6 +115,14 @@ def test_date_layouts_read_off_the_cells():
 def test_number_formats_read_off_the_cells(cells, thousands, decimal):
     found = guess.number_format(pd.Series(cells)).value
     assert (found.thousands, found.decimal) == (thousands, decimal)
+
+
+def test_the_header_row_is_the_first_full_one():
+    title = [["Pipeline report", "", "", ""], ["Run 2024-06-30", "", "", ""], ["", "", "", ""]]
+    header, row = ["Deal", "Stage", "Amount", "Close"], ["D1", "Won", "10", "2024-01-01"]
+    assert draft_header([*title, header, row, row]) == 3
+    assert draft_header([header, row, row]) == 0
+    assert draft_header([["", "Stage", "Amount"], ["0", "Won", "10"]]) == 0  # a saved index's blank name
 
 
 def test_stage_labels_by_their_words_and_the_rest_left_to_the_user():

@@ -29,10 +29,10 @@ MAPPING = {"tables": {
         "absent": ["lead_id", "owner_id", "product", "business_type", "expected_close_date", "closed_at"]}}}
 
 
-def workbook(path: Path) -> Path:
+def workbook(path: Path, title: tuple[tuple, ...] = ()) -> Path:
     book = Workbook()
     book.active.title = "Deals"
-    for row in DEALS:
+    for row in (*title, *DEALS):
         book.active.append(row)
     companies = book.create_sheet("Companies")
     for row in COMPANIES:
@@ -79,3 +79,18 @@ def test_a_draft_of_a_workbook_maps_each_sheet(tmp_path):
     mapping.write_text(draft.text, encoding="utf-8")
     report = run_import(source, mapping, tmp_path / "out")
     assert {n: t.accepted for n, t in report.tables.items()} == {"accounts": 2, "opportunities": 3}
+
+
+def test_a_report_title_above_the_header(tmp_path):
+    title = (("Deals closing this quarter",), ("Filtered by: owner = me",), ())
+    source = workbook(tmp_path / "report.xlsx", title)
+    with pytest.raises(ExportFormatError, match=re.escape("set `skip_rows:` to the number of lines above it")):
+        run_import(source, write_mapping(tmp_path, MAPPING), tmp_path / "out")
+    skipping = {"tables": {**MAPPING["tables"], "opportunities": {**MAPPING["tables"]["opportunities"],
+                                                                  "skip_rows": 3}}}
+    report = run_import(source, write_mapping(tmp_path, skipping), tmp_path / "out")
+    assert report.tables["opportunities"].accepted == 3
+    draft = draft_mapping(source)
+    assert draft.tables["opportunities"].sample.skip_rows == 3 and draft.tables["accounts"].sample.skip_rows == 0
+    (tmp_path / "draft.yaml").write_text(draft.text, encoding="utf-8")
+    assert run_import(source, tmp_path / "draft.yaml", tmp_path / "out2").tables["opportunities"].accepted == 3

@@ -150,3 +150,20 @@ def test_tab_separated_file_read_with_comma(tmp_path):
     with raises("it looks like the delimiter is not ','") as err:
         import_files(tmp_path, {"accounts.csv": "Account\tStaff\nAcme\t3\n"}, tables)
     assert "try `delimiter: '\\t'`" in str(err.value)
+
+
+REPORT_TITLE = "Pipeline report,,,,,\nFilters: all open and closed deals,,,,,\n,,,,,\n"
+
+
+def test_title_lines_above_the_header_are_skipped_and_rows_keep_their_line(tmp_path):
+    bad = GOOD_ROW.replace("D1", "D2").replace(",10,", ",ten,")
+    with raises("deals.csv: missing source columns for table 'opportunities'") as err:
+        import_files(tmp_path, {"deals.csv": REPORT_TITLE + DEALS_HEADER + GOOD_ROW})
+    assert "set `skip_rows:` to the number of lines above it (now 0)" in str(err.value)
+    with raises("or lines above the header (a report's title, its filters)? set `skip_rows:`"):
+        import_files(tmp_path, {"deals.csv": "Pipeline report\n" + DEALS_HEADER + GOOD_ROW})
+    report = import_files(tmp_path, {"deals.csv": REPORT_TITLE + DEALS_HEADER + GOOD_ROW + bad},
+                          {"opportunities": {**OPPORTUNITIES_MAPPING, "skip_rows": 3}})
+    assert (report.tables["opportunities"].accepted, report.tables["opportunities"].rejected) == (1, 1)
+    quarantined = pd.read_csv(tmp_path / "out" / "quarantine" / "opportunities.csv", dtype=str)
+    assert quarantined["_row"].tolist() == ["6"]  # line 6 of the file: 3 title lines, the header, D1, D2

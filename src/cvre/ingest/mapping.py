@@ -92,6 +92,8 @@ class TableMapping(StrictModel):
     delimiter: str = Field(",", min_length=1)
     encoding: str = "utf-8-sig"
     names: list[str] | None = Field(None, description="column names for a file without header")
+    skip_rows: int = Field(0, ge=0, le=1000, description="lines (or sheet rows) above the header row: a report's "
+                           "title, filters and run date")
     thousands: str | None = Field(None, min_length=1, max_length=1, description="digit-group separator in numbers: "
                                   "\",\" for 12,500.00, \".\" or \" \" (any kind of space) for 12.500,00 / 12 500,00")
     decimal: Literal[".", ","] = Field(".", description="decimal mark in numbers: \",\" for 12500,50")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,12 +78,12 @@ def read_source(path: Path, table_name: str, table: TableMapping) -> SourceFrame
         rows = pd.Series(cells.index + 1, index=cells.index, name="_row")  # record number
         counts = None
     elif table.format == "excel":
-        cells = read_sheet(path, table.sheet)
-        rows = pd.Series(cells.index + 2, index=cells.index, name="_row")  # the sheet's row number
+        cells = read_sheet(path, table.sheet, table.skip_rows)
+        rows = pd.Series(cells.index + 2 + table.skip_rows, index=cells.index, name="_row")  # the sheet's row
         counts = None
     else:
         cells = _read_text_table(path, table)
-        rows = line_numbers(cells, first_line=1 if table.names else 2)
+        rows = line_numbers(cells, first_line=(1 if table.names else 2) + table.skip_rows)
         counts = field_counts(path, table)
     cells.columns = [str(c).strip() for c in cells.columns]
     _check_columns(cells, path, table_name, table)
@@ -119,6 +120,7 @@ def field_counts(path: Path, table: TableMapping) -> list[int] | None:
                 counts = [len(record) for record in csv.reader(handle, delimiter=table.delimiter)]
     except (csv.Error, UnicodeError):
         return None
+    counts = counts[table.skip_rows:]
     return counts if table.names else counts[1:]
 
 
@@ -158,7 +160,7 @@ def sheet_names(path: Path) -> list[str]:
         raise ExportFormatError(f"{path}: not a readable Excel or OpenDocument workbook ({exc})") from None
 
 
-def read_sheet(path: Path, sheet: str | int) -> pd.DataFrame:
+def read_sheet(path: Path, sheet: str | int, skip_rows: int = 0, header: bool = True) -> pd.DataFrame:
     """One sheet as text cells: numbers as the sheet holds them (12346, 1250.5), dates in ISO 8601."""
     names = sheet_names(path)
     if (isinstance(sheet, int) and sheet >= len(names)) or (isinstance(sheet, str) and sheet not in names):
@@ -166,7 +168,7 @@ def read_sheet(path: Path, sheet: str | int) -> pd.DataFrame:
                                 "(set `sheet:` to a name or a position, 0 = the first)")
     try:
         cells = pd.read_excel(path, sheet_name=sheet, engine=EXCEL_ENGINE, dtype=str, keep_default_na=False,
-                              na_filter=False)
+                              na_filter=False, skiprows=skip_rows, header=0 if header else None)
     except ValueError as exc:
         raise ExportFormatError(f"{path}: sheet {sheet!r} cannot be read as a table ({exc})") from None
     if cells.columns.empty:
@@ -183,6 +185,7 @@ def _read_text_table(path: Path, table: TableMapping) -> pd.DataFrame:
             sep=sep,
             header=None if table.names else 0,
             names=table.names,
+            skiprows=table.skip_rows,
             index_col=False,
             dtype=str,
             keep_default_na=False,
@@ -194,6 +197,9 @@ def _read_text_table(path: Path, table: TableMapping) -> pd.DataFrame:
         raise ExportFormatError(f"{path}: no header row or data found") from None
     except pd.errors.ParserError as exc:
         hint = _delimiter_hint(text, table)
+        if re.search(r"Expected [12] fields? in line", str(exc)):
+            hint += ("; lines above the header (a report's title, its filters)? set `skip_rows:` to their number "
+                     f"(now {table.skip_rows})")
         raise ExportFormatError(
             f"{path}: cannot be read as {_describe_format(table)}: {str(exc).strip()}{hint}"
         ) from None
@@ -238,13 +244,18 @@ def _check_columns(cells: pd.DataFrame, path: Path, table_name: str, table: Tabl
     if table.format == "csv" and len(found) == 1 and (len(expected) > 1 or hint):
         raise ExportFormatError(
             f"{path}: read as a single column {found[0][:80]!r} while the mapping for "
-            f"{table_name!r} reads {', '.join(map(repr, expected))}; it looks like the "
-            f"delimiter is not {table.delimiter!r}{hint}"
+            f"{table_name!r} reads {', '.join(map(repr, expected))}; "
+            + (f"it looks like the delimiter is not {table.delimiter!r}{hint}" if hint else
+               f"the delimiter is not {table.delimiter!r}, or lines above the header (a report's title, its "
+               f"filters)? set `skip_rows:` to their number (now {table.skip_rows})")
         )
+    unnamed = sum(str(c).startswith("Unnamed:") or str(c).isdigit() for c in found)
+    title = (f" Most columns have no name: the header is not the first row; set `skip_rows:` to the number of "
+             f"lines above it (now {table.skip_rows}).") if 2 * unnamed > len(found) else ""
     raise ExportFormatError(
         f"{path}: missing source columns for table {table_name!r}: "
         f"{', '.join(map(repr, missing))}; found: {', '.join(map(repr, found))}. "
-        "Fix the column names in the mapping or re-export with these columns."
+        f"Fix the column names in the mapping or re-export with these columns.{title}"
     )
 
 
