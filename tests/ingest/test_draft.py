@@ -28,8 +28,8 @@ TYPE_LABELS = {"new": "New Business", "repeat": "Existing Business - Renewal"}
 
 
 def french_number(value: float) -> str:
-    """12500.5 -> '12 500,50' with a no-break space, as French spreadsheets write it."""
-    return "" if pd.isna(value) else f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
+    """12500.5 -> '12 500,50 €' with no-break spaces, as French spreadsheets write it."""
+    return "" if pd.isna(value) else f"{value:,.2f} €".replace(",", "\u00a0").replace(".", ",")
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,7 @@ def test_a_drafted_mapping_imports_a_european_salesforce_report_as_simulated(wor
     assert set(draft.tables) == {"accounts", "opportunities"} and draft.unmapped_files == ["README.txt"]
     assert not draft.todos, draft.todos
     for setting in ('delimiter: ";"', 'encoding: "cp1252"', 'thousands: " "', 'decimal: ","',
+                    'strip_from_numbers: ["€"]', 'currency: "EUR"',
                     'created_at: "%d/%m/%Y %H:%M"', '"Needs Analysis": qualification',
                     '"Negotiation/Review": negotiation',
                     '"Existing Business - Renewal": repeat', '{"rule": "date_when_open", "source": "Close Date"}'):
@@ -115,6 +116,13 @@ def test_date_layouts_read_off_the_cells():
 def test_number_formats_read_off_the_cells(cells, thousands, decimal):
     found = guess.number_format(pd.Series(cells)).value
     assert (found.thousands, found.decimal) == (thousands, decimal)
+
+
+def test_signs_around_numbers_are_stripped_and_name_the_currency():
+    found = guess.number_format(pd.Series(["$12,500.00", "$800", "15%"])).value
+    assert (found.thousands, found.decimal, found.affixes) == (",", ".", ("$", "%"))
+    assert guess.currency_of(found) == "USD"
+    assert guess.currency_of(guess.number_format(pd.Series(["12 500,00 EUR", "3 $"])).value) is None  # two: unsure
 
 
 def test_the_header_row_is_the_first_full_one():

@@ -58,10 +58,22 @@ def test_decimal_comma_and_spaces_between_digit_groups():
 
 
 def test_number_hints_name_the_setting_that_reads_the_cell():
-    _, found = parse_column(text("1234,56", "1,054", "12,5", "abc"), "amount", "float")
+    _, found = parse_column(text("1234,56", "1,054", "12,5", "abc", "€12,500", "45%", "12.5k"), "amount", "float")
     details = found[0].detail.tolist()
     assert "set `decimal: \",\"`" in details[0] and "set `decimal: \",\"`" in details[2]
     assert "set `thousands: \",\"`" in details[1] and "set `" not in details[3]
+    assert "'€' around the number: list it under `strip_from_numbers`" in details[4]
+    assert "'%' around the number" in details[5] and "around the number" not in details[6]
+
+
+def test_currency_signs_and_codes_dropped_when_the_mapping_lists_them():
+    numbers = NumberFormat(",", ".", ("€", "EUR", "%"))
+    amounts, found = parse_column(text("€12,500.50", "12,500.50 €", "EUR 7", "45%", "$3"), "amount", "float",
+                                  numbers=numbers)
+    assert amounts.tolist()[:4] == [12500.5, 12500.5, 7.0, 45.0] and pd.isna(amounts.tolist()[4])
+    assert found[0].mask.tolist() == [False, False, False, False, True]  # a sign not listed is still refused
+    with pytest.raises(ValueError, match="would change the numbers themselves"):
+        TableMapping(strip_from_numbers=["€", "0"])
 
 
 def test_thousands_and_decimal_must_differ():

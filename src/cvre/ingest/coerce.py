@@ -21,7 +21,9 @@ FALSE_WORDS = ("false", "no", "n", "f", "0", "0.0")
 _FLOAT_ID = r"^(\d+)\.0+$"  # 12923.0 -> 12923: ids that went through a spreadsheet as numbers
 _GROUPED = r"^[+-]?\d{1,3}(?P<sep>[,.' ])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d+)?$"  # 1,054 or 12.500,00
 _DECIMAL_COMMA = r"^[+-]?\d+,\d{1,2}$|^[+-]?\d+,\d{4,}$"  # 12,5 or 1234,56: a comma used as the decimal mark
+CURRENCY_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY"}
 STORABLE_DATES = (pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D"))  # what datetime64[ns] holds
+_AFFIXED = r"^([€$£¥]|[A-Z]{3})\s*[+-]?\d|\d\s*([€$£¥%]|[A-Z]{3})$"  # €12,500 or 12 500 EUR or 45%
 SPACES = (" ", "\u00a0", "\u202f")  # a space, a no-break space, a narrow no-break space (French grouping)
 
 
@@ -31,9 +33,15 @@ class NumberFormat:
 
     thousands: str | None = None
     decimal: str = "."
+    affixes: tuple[str, ...] = ()  # signs and codes around numbers to drop: "€", "EUR", "%"
 
     def clean(self, text: pd.Series) -> pd.Series:
-        """Text in Python's number syntax: groups removed (any kind of space for a space), decimal mark a dot."""
+        """Text in Python's number syntax: affixes and groups removed (any kind of space for a space), the decimal
+        mark a dot."""
+        for affix in sorted(self.affixes, key=len, reverse=True):  # "EUR" before "E"
+            text = text.str.replace(affix, "", regex=False)
+        if self.affixes:
+            text = text.str.strip()
         groups = SPACES if self.thousands in SPACES else (self.thousands,) if self.thousands else ()
         for sep in groups:
             text = text.str.replace(sep, "", regex=False)
@@ -94,7 +102,11 @@ def parse_number(
 def _format_hint(text: pd.Series, numbers: NumberFormat) -> pd.Series:
     """For a cell like 1,054 or 12,50: say which `thousands:` or `decimal:` setting reads it."""
     sep = text.str.extract(_GROUPED)["sep"]
+    affix = text.str.extract(_AFFIXED)
+    affix = affix[0].fillna(affix[1]).str.strip()
     grouped = " (digits grouped by '" + sep + "': set `thousands: \"" + sep + "\"` in the mapping)"
+    grouped = grouped.fillna(" ('" + affix + "' around the number: list it under `strip_from_numbers` in the "
+                             "mapping)")
     if numbers.decimal == ".":
         comma = text.str.contains(_DECIMAL_COMMA, regex=True).fillna(False)
         grouped = grouped.mask(comma & sep.isna(), " (a decimal comma: set `decimal: \",\"` in the mapping)")

@@ -320,9 +320,11 @@ def draft_table(name: str, sample: Sample, matched: dict[str, str], folder: bool
             draft.checks.append(f"{column}: empty in {n:,} of {len(cells):,} rows read; {kept}")
     constants = {}
     if "currency" in kinds and "currency" not in columns and "amount" in {*columns, *derive}:
-        constants["currency"] = "EUR"
-        draft.checks.append("currency: no currency column; amounts are taken as EUR (set constants.currency, or "
-                            "currency_to_eur to convert)")
+        named = guess.currency_of(numbers.value)
+        constants["currency"] = named or "EUR"
+        draft.checks.append(f"currency: no currency column; amounts are taken as {named or 'EUR'}"
+                            + (" (the sign the amounts carry)" if named else "")
+                            + " (set constants.currency, or currency_to_eur to convert)")
     accounted = {*columns, *derive, *constants}
     required_missing = [c for c in spec.required_columns if c not in accounted]
     draft.todos += [f"{c}: required, and no column looks like it: listed as absent (`cvre import --check` says "
@@ -373,6 +375,8 @@ def _table_yaml(name, sample, folder, numbers, columns, values, constants, date_
         lines.append(f"    thousands: {_q(guess.thousands_yaml(numbers))}")
     if numbers.decimal != ".":
         lines.append(f"    decimal: {_q(numbers.decimal)}")
+    if numbers.affixes:
+        lines.append(f"    strip_from_numbers: [{', '.join(map(_q, numbers.affixes))}]")
     lines.append("    columns:")
     lines += [f"      {col}: {_q(src)}" for col, src in columns.items()]
     lines += [f"      # {col}: \"...\"   # TODO: required and not found (absent below): which column holds it?"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cvre.core.schema import STAGES_OPEN
-from cvre.ingest.coerce import SPACES, NumberFormat
+from cvre.ingest.coerce import CURRENCY_SIGNS, SPACES, NumberFormat
 from cvre.ingest.labels import normalise_label
 
 DATE_FORMATS = (  # day-first before month-first: an ambiguous sample is read the European way, with a note
@@ -21,6 +21,7 @@ DATE_FORMATS = (  # day-first before month-first: an ambiguous sample is read th
     "%d.%m.%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%d-%m-%Y %H:%M",
 )
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_AFFIX = re.compile(r"^([€$£¥]|[A-Z]{3})\s*[+-]?\d|\d\s*([€$£¥%]|[A-Z]{3})$")
 _NUMBER = re.compile(r"^[+-]?[\d.,'\s\u00a0\u202f]*\d$")
 _DECIMAL_COMMA = re.compile(r"\d,\d{1,2}$|^[+-]?\d+,\d{4,}$|^[+-]?0,\d+$|\.\d{3},\d+$")
 _DOT_GROUPS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
@@ -70,8 +71,12 @@ def date_format(cells: pd.Series) -> Guess:
 
 
 def number_format(cells: pd.Series) -> Guess:
-    """The NumberFormat the cells are written in (NumberFormat() is the default)."""
+    """The NumberFormat the cells are written in (NumberFormat() is the default): currency signs, codes and
+    percent signs around the numbers, the digit-group separator, the decimal mark."""
     values = filled(cells)
+    found = values.str.extract(_AFFIX)
+    affixes = tuple(sorted(set(found[0].dropna()) | set(found[1].dropna())))
+    values = NumberFormat(affixes=affixes).clean(values) if affixes else values
     values = values[values.str.match(_NUMBER)]
     comma_decimal = bool(values.str.contains(_DECIMAL_COMMA).any())
     dotted = values[values.str.contains(".", regex=False)]
@@ -88,7 +93,13 @@ def number_format(cells: pd.Series) -> Guess:
         thousands = None
     note = (f"cells like {dotted.iloc[0]!r} read with dots between digit groups (thousands), not as decimals: "
             "check" if dot_groups and not comma_decimal else "")
-    return Guess(NumberFormat(thousands, decimal), note)
+    return Guess(NumberFormat(thousands, decimal, affixes), note)
+
+
+def currency_of(numbers: NumberFormat) -> str | None:
+    """The currency the numbers' sign or code names, where they name exactly one."""
+    named = {CURRENCY_SIGNS.get(a, a) for a in numbers.affixes if a in CURRENCY_SIGNS or re.fullmatch("[A-Z]{3}", a)}
+    return named.pop() if len(named) == 1 else None
 
 
 def is_percent(cells: pd.Series, numbers: NumberFormat) -> bool:

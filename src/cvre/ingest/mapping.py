@@ -97,6 +97,8 @@ class TableMapping(StrictModel):
     thousands: str | None = Field(None, min_length=1, max_length=1, description="digit-group separator in numbers: "
                                   "\",\" for 12,500.00, \".\" or \" \" (any kind of space) for 12.500,00 / 12 500,00")
     decimal: Literal[".", ","] = Field(".", description="decimal mark in numbers: \",\" for 12500,50")
+    strip_from_numbers: list[str] = Field(default_factory=list, description="signs and codes written around "
+                                          "numbers, dropped before reading them: [\"€\", \"EUR\", \"%\"]")
     missing_values: list[str] = Field(default_factory=list)
     columns: dict[str, str] = Field(default_factory=dict)
     values: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
@@ -127,11 +129,15 @@ class TableMapping(StrictModel):
     def _marks_differ(self) -> TableMapping:
         if self.thousands == self.decimal:
             raise ValueError(f"`thousands` and `decimal` are both {self.decimal!r}: a number could not be read")
+        digits = [a for a in self.strip_from_numbers if not a.strip() or any(c.isdigit() or c in ".,+-" for c in a)]
+        if digits:
+            raise ValueError(f"strip_from_numbers: {digits!r} would change the numbers themselves: list signs and "
+                             "codes only, such as \"€\", \"EUR\", \"%\"")
         return self
 
     @property
     def number_format(self) -> NumberFormat:
-        return NumberFormat(self.thousands, self.decimal)
+        return NumberFormat(self.thousands, self.decimal, tuple(self.strip_from_numbers))
 
     @field_validator("derive", mode="before")
     @classmethod
