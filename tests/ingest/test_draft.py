@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from ingest_helpers import MAPPINGS, write_export
+from test_ingest_examples import HUBSPOT_ROWS, SALESFORCE_ROWS, csv_text
 
 from cvre.core.config import PACKAGE_CONFIG_DIR
 from cvre.core.io import read_tables
@@ -156,6 +158,21 @@ def test_the_command_writes_a_draft_once_and_says_what_to_review(world, tmp_path
     nothing = cvre("import", str(tmp_path / "notes"), "--draft", str(tmp_path / "n.yaml"))
     assert nothing.clean and "no file has columns that look like a CRM table" in nothing.output
     assert not (tmp_path / "n.yaml").exists()
+
+
+@pytest.mark.parametrize(("rows", "file", "mapping"), [(SALESFORCE_ROWS, "opportunities.csv",
+                                                        "salesforce_opportunities"),
+                                                       (HUBSPOT_ROWS, "deals.csv", "hubspot_deals")])
+def test_drafts_of_vendor_exports_read_them_as_the_shipped_examples_do(tmp_path, rows, file, mapping):
+    source = write_export(tmp_path, {file: csv_text(rows)})
+    (tmp_path / "draft.yaml").write_text(draft_mapping(source).text, encoding="utf-8")
+    run_import(source, tmp_path / "draft.yaml", tmp_path / "drafted")
+    run_import(source, MAPPINGS / "examples" / f"{mapping}.yaml", tmp_path / "shipped")
+    ours, theirs = (read_tables(tmp_path / d)["opportunities"].set_index("opportunity_id") for d in ("drafted",
+                                                                                                   "shipped"))
+    assert len(theirs) >= 3 and theirs.index.isin(ours.index).all()
+    for column in ("stage", "outcome", "created_at", "closed_at", "expected_close_date", "amount", "owner_id"):
+        assert ours.loc[theirs.index, column].astype(str).tolist() == theirs[column].astype(str).tolist(), column
 
 
 @pytest.mark.real_data

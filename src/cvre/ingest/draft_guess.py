@@ -33,9 +33,10 @@ STAGE_WORDS = (
     ("closed_won", ("won", "win", "gagn", "signed", "booked")),
     ("closed_lost", ("lost", "lose", "perdu", "dead", "disqualif", "rejected", "cancel")),
     ("negotiation", ("negotiat", "contract", "commit", "closing")),
-    ("proposal", ("proposal", "quote", "offer", "devis", "pricing")),
-    ("qualification", ("qualif", "discover", "need", "engag", "demo", "meeting", "analysis", "decision")),
-    ("prospecting", ("prospect", "new", "lead", "contact", "open", "initial")),
+    ("proposal", ("proposal", "quote", "offer", "devis", "pricing", "presentation", "perception", "boughtin")),
+    ("qualification", ("qualif", "discover", "need", "engag", "demo", "meeting", "analysis", "decision",
+                       "value_prop")),
+    ("prospecting", ("prospect", "new", "lead", "contact", "open", "initial", "appointment")),
 )
 BUSINESS_TYPE_WORDS = (("repeat", ("existing", "renewal", "upgrade", "upsell", "repeat", "expansion")),
                        ("new", ("new",)))
