@@ -14,7 +14,7 @@ from cvre.core.config import PACKAGE_CONFIG_DIR
 from cvre.core.io import read_tables
 from cvre.ingest import draft_guess as guess
 from cvre.ingest.draft import draft_mapping
-from cvre.ingest.draft import header_row as draft_header
+from cvre.ingest.draft_sample import header_row as draft_header
 from cvre.ingest.mapping_check import load_mapping
 from cvre.ingest.run import run_import
 from cvre.simulation.world import simulate_world
