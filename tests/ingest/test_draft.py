@@ -105,6 +105,9 @@ def test_date_layouts_read_off_the_cells():
     ambiguous = guess.date_format(cells(["01/02/2024", "03/04/2024"]))
     assert ambiguous.value == "%d/%m/%Y" and "'%m/%d/%Y'" in ambiguous.note
     assert "set date_formats" in guess.date_format(cells(["31 March", "yesterday"])).note
+    assert guess.date_format(cells(["3/28/24", "12/1/24"])).value == "%m/%d/%y"  # US Excel, short years
+    assert guess.date_format(cells(["28-Mar-2024", "01-Apr-2024"])).value == "%d-%b-%Y"
+    assert guess.date_format(cells(["Mar 28, 2024", "Apr 1, 2024"])).value == "%b %d, %Y"
 
 
 @pytest.mark.parametrize(("cells", "thousands", "decimal"), [

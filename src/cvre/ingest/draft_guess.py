@@ -19,6 +19,8 @@ DATE_FORMATS = (  # day-first before month-first: an ambiguous sample is read th
     "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y%m%d",
     "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%d.%m.%Y %H:%M",
     "%d.%m.%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%d-%m-%Y %H:%M",
+    "%d/%m/%y", "%m/%d/%y", "%d.%m.%y", "%d/%m/%y %H:%M", "%m/%d/%y %H:%M", "%m/%d/%y %I:%M %p",
+    "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%d-%b-%y", "%d %B %Y", "%B %d, %Y", "%d-%b-%Y %H:%M", "%b %d, %Y %I:%M %p",
 )
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _AFFIX = re.compile(r"^([€$£¥]|[A-Z]{3})\s*[+-]?\d|\d\s*([€$£¥%]|[A-Z]{3})$")
