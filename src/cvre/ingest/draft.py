@@ -185,9 +185,9 @@ def _currency(draft: TableDraft) -> None:
     if "amount" in {*draft.columns, *draft.derive}:
         named = guess.currency_of(draft.numbers)
         draft.constants["currency"] = named or "EUR"
-        draft.checks.append(f"currency: no currency column; amounts are taken as {named or 'EUR'}"
-                            + (" (the sign the amounts carry)" if named else "")
-                            + " (set constants.currency, or currency_to_eur to convert)")
+        why = ", the currency their sign names" if named else ""
+        draft.checks.append(f"currency: no currency column; amounts are taken as {named or 'EUR'}{why} (set "
+                            "constants.currency, or currency_to_eur to convert)")
 
 
 def _absent(draft: TableDraft) -> None:
