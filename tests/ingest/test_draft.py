@@ -12,6 +12,8 @@ from test_ingest_examples import HUBSPOT_ROWS, SALESFORCE_ROWS, csv_text
 
 from cvre.core.config import PACKAGE_CONFIG_DIR
 from cvre.core.io import read_tables
+from cvre.features.config import FeatureConfig
+from cvre.features.pipeline import build_features
 from cvre.ingest import draft_guess as guess
 from cvre.ingest.draft import draft_mapping
 from cvre.ingest.draft_sample import header_row as draft_header
@@ -176,6 +178,51 @@ def test_drafts_of_vendor_exports_read_them_as_the_shipped_examples_do(tmp_path,
     assert len(theirs) >= 3 and theirs.index.isin(ours.index).all()
     for column in ("stage", "outcome", "created_at", "closed_at", "expected_close_date", "amount", "owner_id"):
         assert ours.loc[theirs.index, column].astype(str).tolist() == theirs[column].astype(str).tolist(), column
+
+
+CUSTOMERS = """Customer ID,State,Signup Date,Plan,International Plan,Day Minutes,Service Calls,Notes,Attrition_Flag
+C-1,KS,2023-01-05,Gold,No,265.1,1,called twice about roaming,Existing Customer
+C-2,OH,2023-02-11,Basic,Yes,161.6,4,wants a discount,Attrited Customer
+C-3,NJ,2023-03-20,Basic,No,243.4,0,,Existing Customer
+C-4,OH,2023-04-02,Gold,Yes,299.4,2,moved abroad in May,Attrited Customer
+"""
+
+
+def test_a_per_customer_churn_export_keeps_its_columns_as_typed_model_inputs(tmp_path):
+    source = write_export(tmp_path, {"customers.csv": CUSTOMERS})
+    draft = draft_mapping(source)
+    accounts = draft.tables["accounts"]
+    assert accounts.columns == {"account_id": "Customer ID", "region": "State", "created_at": "Signup Date",
+                                "churned": "Attrition_Flag"}
+    assert accounts.values["churned"] == {"Attrited Customer": True, "Existing Customer": False}
+    assert accounts.extras == {"x_plan": "Plan", "x_international_plan": {"source": "International Plan",
+                                                                          "kind": "bool"},
+                               "x_day_minutes": {"source": "Day Minutes", "kind": "float"},
+                               "x_service_calls": {"source": "Service Calls", "kind": "int"}}  # no free text
+    assert any("known only after the churn" in c for c in draft.checks)
+    (tmp_path / "draft.yaml").write_text(draft.text, encoding="utf-8")
+    run_import(source, tmp_path / "draft.yaml", tmp_path / "out")
+    imported = read_tables(tmp_path / "out")
+    assert imported["accounts"]["churned"].tolist() == [False, True, False, True]
+    extras = imported["accounts_extra"].set_index("account_id")
+    assert extras.loc["C-2", "x_international_plan"] == True and extras.loc["C-4", "x_day_minutes"] == 299.4  # noqa: E712
+
+
+def test_yes_no_words():
+    known, unknown = guess.yes_no_labels(pd.Series(["Churned", "Active", "Yes", "0", "maybe", "Inactive"]))
+    assert known == {"Active": False, "Churned": True, "Inactive": True} and unknown == ["maybe"]
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not DATASETS.exists(), reason="../shared/datasets not present")
+def test_a_drafted_mapping_of_the_telecom_churn_file_trains_on_its_usage(tmp_path):
+    source = DATASETS / "orange_telecom_churn" / "churn-bigml-80.csv"
+    (tmp_path / "draft.yaml").write_text(draft_mapping(source).text, encoding="utf-8")
+    report = run_import(source, tmp_path / "draft.yaml", tmp_path / "telecom")
+    assert (report.tables["accounts"].accepted, report.tables["accounts"].rejected) == (2666, 0)
+    assert read_tables(tmp_path / "telecom")["accounts"]["churned"].sum() == 388  # as published
+    run = build_features(tmp_path / "telecom", FeatureConfig())
+    assert {"x_customer_service_calls", "x_international_plan", "x_total_day_minutes"} <= set(run.client_features)
 
 
 @pytest.mark.real_data

@@ -18,13 +18,14 @@ import pandas as pd
 from cvre.core.schema import TABLES, TableSpec
 from cvre.ingest import draft_guess as guess
 from cvre.ingest.coerce import NumberFormat
-from cvre.ingest.draft_names import PRICE_SPELLINGS, assign_tables, norm
+from cvre.ingest.draft_names import PRICE_SPELLINGS, assign_tables, norm, snake
 from cvre.ingest.draft_sample import Sample, sample_file, source_files
 from cvre.ingest.errors import ExportFormatError
 
 ROW_NUMBER_KEYS = ("opportunities", "leads", "activities", "stage_history", "close_date_changes", "transactions",
                    "messages", "support_messages", "ticket_events", "ab_units")  # keys nothing else refers to by value
 PROBABILITY_COLUMN = "crm_win_probability"
+CHURN_LABEL = "churned"
 
 
 @dataclass
@@ -42,7 +43,7 @@ class TableDraft:
     allow_missing: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
     required_missing: list[str] = field(default_factory=list)
-    extras: dict[str, str] = field(default_factory=dict)
+    extras: dict[str, str | dict] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)
     todos: list[str] = field(default_factory=list)
 
@@ -65,7 +66,8 @@ class TableDraft:
     def read_columns(self) -> set[str]:
         derived = (src for rule in self.derive.values() if isinstance(rule, dict)
                    for src in [rule.get("source"), *rule.get("sources", [])] if src)
-        return {*self.columns.values(), *self.extras.values(), *derived}
+        extras = (x if isinstance(x, str) else x["source"] for x in self.extras.values())
+        return {*self.columns.values(), *extras, *derived}
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def draft_table(name: str, sample: Sample, matched: dict[str, str]) -> TableDraf
     """One table's mapping, guessed step by step from its matched columns and their cells."""
     draft = TableDraft(name, sample, dict(matched))
     for step in (_number_format, _labels, _opportunity_rules, _keys, _derived_numbers, _dates, _missing_required,
-                 _currency, _absent):
+                 _currency, _churn_label, _model_inputs, _absent):
         step(draft)
     return draft
 
@@ -127,16 +129,21 @@ def _opportunity_rules(draft: TableDraft) -> None:
                             "deal is open and the close date once it is closed")
 
 
+def _per_customer(draft: TableDraft) -> bool:
+    """A per-customer export: accounts with their own churn label (telecom, bank), the churn model's rows."""
+    return draft.table == "accounts" and CHURN_LABEL in draft.columns
+
+
 def _keys(draft: TableDraft) -> None:
     """Rows numbered where the table has no id column, or one that repeats (kept beside as an x_ column)."""
     key = draft.spec.key
-    if draft.table not in ROW_NUMBER_KEYS:
+    if draft.table not in ROW_NUMBER_KEYS and not _per_customer(draft):
         return
     if key in draft.columns and guess.filled(draft.source(key)).duplicated().any():
         source = draft.columns.pop(key)
-        draft.extras[f"x_{norm(source)}"] = source
+        draft.extras[f"x_{snake(source)}"] = source
         draft.checks.append(f"{source!r} repeats across rows (e.g. an invoice's lines): {key} numbers the rows "
-                            f"and {source!r} is kept as x_{norm(source)}")
+                            f"and {source!r} is kept as x_{snake(source)}")
     elif key not in draft.columns:
         draft.checks.append(f"no id column found: {key} numbers the rows")
     if key not in draft.columns:
@@ -188,6 +195,33 @@ def _currency(draft: TableDraft) -> None:
         why = ", the currency their sign names" if named else ""
         draft.checks.append(f"currency: no currency column; amounts are taken as {named or 'EUR'}{why} (set "
                             "constants.currency, or currency_to_eur to convert)")
+
+
+def _churn_label(draft: TableDraft) -> None:
+    """A churn label written in words ("Attrited Customer" / "Existing Customer") read as yes/no."""
+    if not _per_customer(draft):
+        return
+    known, unknown = guess.yes_no_labels(draft.source(CHURN_LABEL))
+    if known:
+        draft.values[CHURN_LABEL] = known
+    if unknown:
+        draft.todos.append(f"{CHURN_LABEL}: labels not read as yes or no: {', '.join(map(repr, unknown[:10]))}; "
+                           f"map each to true or false under values.{CHURN_LABEL}")
+
+
+def _model_inputs(draft: TableDraft) -> None:
+    """A per-customer export's other columns are its churn model's inputs: each kept as a typed x_ column."""
+    if not _per_customer(draft):
+        return
+    kept = []
+    for header in [h for h in draft.cells.columns if h not in draft.read_columns]:
+        kind = guess.column_kind(draft.cells[header], draft.numbers)
+        if kind:
+            draft.extras[f"x_{snake(header)}"] = header if kind == "str" else {"source": header, "kind": kind}
+            kept.append(header)
+    if kept:
+        draft.checks.append(f"{len(kept)} columns kept as churn model inputs (extra_columns): remove any known only "
+                            "after the churn (a churn reason, a cancellation date, a final bill)")
 
 
 def _absent(draft: TableDraft) -> None:
@@ -266,6 +300,12 @@ def draft_mapping(source: Path) -> Draft:
     tables = {name: draft_table(name, *chosen[name]) for name in order}
     mapped = {t.sample.name for t in tables.values()}
     unmapped = [p.name for p in unreadable] + [s.name for s in samples if s.name not in mapped]
+    for table in tables.values():
+        twins = [s.name for s in samples if s.name not in mapped
+                 and list(s.cells.columns) == list(table.sample.cells.columns)]
+        if twins:
+            table.checks.append(f"{', '.join(twins)} has the columns of {table.sample.name}: a published split? "
+                                f"read both with split_files: {{train: ..., test: ...}} instead of file")
     header = [f"# Draft mapping for {source.name}, written by `cvre import {source} --draft`.",
               "# Review every `# check` and `# TODO`, then: cvre import SOURCE --mapping THIS_FILE --check",
               f"description: {_q(f'{source.name} (drafted mapping)')}", "", "tables:"]

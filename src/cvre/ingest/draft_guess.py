@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cvre.core.schema import STAGES_OPEN
-from cvre.ingest.coerce import CURRENCY_SIGNS, SPACES, NumberFormat
+from cvre.ingest.coerce import CURRENCY_SIGNS, FALSE_WORDS, SPACES, TRUE_WORDS, NumberFormat
 from cvre.ingest.labels import normalise_label
 
 DATE_FORMATS = (  # day-first before month-first: an ambiguous sample is read the European way, with a note
@@ -43,6 +43,7 @@ STAGE_WORDS = (
 BUSINESS_TYPE_WORDS = (("repeat", ("existing", "renewal", "upgrade", "upsell", "repeat", "expansion")),
                        ("new", ("new",)))
 OUTCOME_WORDS = (("won", ("won", "win", "gagn")), ("lost", ("lost", "lose", "perdu")), ("open", ("open", "progress")))
+MAX_CATEGORIES = 50
 LABEL_WORDS = {"stage": STAGE_WORDS, "business_type": BUSINESS_TYPE_WORDS, "outcome": OUTCOME_WORDS}
 
 
@@ -130,6 +131,41 @@ def canonical_labels(cells: pd.Series, column: str, allowed: tuple[str, ...]) ->
         else:
             unknown.append(label)
     return known, unknown
+
+
+YES_WORDS = ("attrit", "churn", "exited", "left", "cancel", "closed", "lost", "inactive")
+NO_WORDS = ("exist", "active", "retain", "stay", "current", "open", "kept")
+
+
+def yes_no_labels(cells: pd.Series) -> tuple[dict[str, bool], list[str]]:
+    """{label: True/False} for a yes/no column written in words, and the labels left unknown (yes/no, true/false,
+    1/0 read as they are)."""
+    known, unknown = {}, []
+    for label in sorted(filled(cells).unique()):
+        word = label.strip().lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            continue
+        yes, no = any(w in word for w in YES_WORDS), any(w in word for w in NO_WORDS) and "inactive" not in word
+        if yes != no:
+            known[label] = yes
+        else:
+            unknown.append(label)
+    return known, unknown
+
+
+def column_kind(cells: pd.Series, numbers: NumberFormat) -> str | None:
+    """The extra-column kind of a source column: bool, int, float, or str for a category (at most
+    MAX_CATEGORIES labels, each used twice on average); None for free text and ids, which are no model input."""
+    values = filled(cells)
+    if values.empty:
+        return None
+    if values.str.lower().isin(TRUE_WORDS + FALSE_WORDS).all():
+        return "bool"
+    parsed = pd.to_numeric(numbers.clean(values), errors="coerce")
+    if parsed.notna().all():
+        return "int" if (parsed % 1 == 0).all() else "float"
+    labels = values.nunique()
+    return "str" if labels <= MAX_CATEGORIES and 2 * labels <= len(values) else None  # labels that repeat
 
 
 def close_date_is_expected_while_open(close_dates: pd.Series, stages: pd.Series, labels: dict[str, str]) -> bool:

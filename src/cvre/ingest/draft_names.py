@@ -31,13 +31,16 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "forecast_category": ("forecast", "forecastcategoryname"),
     },
     "accounts": {
-        "account_id": ("accountid", "account", "companyid", "company", "customerid", "customer", "organization"),
+        "account_id": ("accountid", "account", "companyid", "company", "customerid", "customer", "organization",
+                       "clientid", "clientnum", "custid", "subscriberid", "accountnumber"),
         "account_name": ("name", "companyname", "organizationname", "customername"),
         "industry": ("sector", "vertical"),
         "employees": ("numberofemployees", "headcount", "employeecount", "companysize"),
         "country": ("billingcountry", "officelocation", "location"),
         "region": ("billingstate", "territory", "state"),
-        "created_at": ("createddate", "createdon", "createdate"),
+        "created_at": ("createddate", "createdon", "createdate", "signupdate", "customersince", "joindate"),
+        "churned": ("churn", "churnflag", "churnlabel", "exited", "attrition", "attritionflag", "cancelled",
+                    "canceled"),
     },
     "reps": {
         "rep_id": ("repid", "salesagent", "agent", "salesrep", "owner", "user", "username", "userid", "employee"),
@@ -90,7 +93,13 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "business_category": ("category", "productcategory"),
     },
 }
+LABELS = {"accounts": ("churned",)}  # a label column makes a file this table even without an id column
 PRICE_SPELLINGS = ("unitprice", "price", "priceeach")  # transactions: amount = quantity x price when no total
+
+
+def snake(name: str) -> str:
+    """'Total day minutes' -> 'total_day_minutes': a source column's name as an x_ column's."""
+    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_") or "column"
 
 
 def norm(name: str) -> str:
@@ -115,11 +124,13 @@ def match_columns(spec: TableSpec, headers: list[str]) -> dict[str, str]:
 
 
 def _score(spec: TableSpec, matched: dict[str, str]) -> float:
-    """How well a file's headers fit a table: matched columns, the key and required ones weighing more."""
-    if not matched or not (set(matched) & {spec.key, *spec.required_columns}):
+    """How well a file's headers fit a table: matched columns, the key, required columns and a label (a
+    per-customer export's churn flag) weighing more."""
+    anchors = {spec.key, *spec.required_columns, *LABELS.get(spec.name, ())}
+    if not matched or not (set(matched) & anchors):
         return 0.0
-    required = len(set(matched) & set(spec.required_columns))
-    return len(matched) + 2.0 * (spec.key in matched) + required
+    return len(matched) + 2.0 * len(set(matched) & {spec.key, *LABELS.get(spec.name, ())}) + len(
+        set(matched) & set(spec.required_columns))
 
 
 def assign_tables(samples: list[Sample]) -> dict[str, tuple[Sample, dict[str, str]]]:
@@ -128,7 +139,7 @@ def assign_tables(samples: list[Sample]) -> dict[str, tuple[Sample, dict[str, st
             for m in [match_columns(spec, list(sample.cells.columns))]]
     chosen: dict[str, tuple[Sample, dict[str, str]]] = {}
     used: set[str] = set()
-    for score, name, sample, matched in sorted(fits, key=lambda f: (-f[0], f[2].name, f[1])):
+    for score, name, sample, matched in sorted(fits, key=lambda f: (-f[0], -len(f[2].cells), f[2].name, f[1])):
         if score >= 3 and name not in chosen and sample.name not in used:
             chosen[name] = (sample, matched)
             used.add(sample.name)
