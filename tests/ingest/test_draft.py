@@ -208,6 +208,29 @@ def test_a_per_customer_churn_export_keeps_its_columns_as_typed_model_inputs(tmp
     assert extras.loc["C-2", "x_international_plan"] == True and extras.loc["C-4", "x_day_minutes"] == 299.4  # noqa: E712
 
 
+def test_placeholders_are_missing_values_and_a_date_layout_may_miss_a_few_cells(tmp_path):
+    rows = "".join(f"T{i},{i % 28 + 1}/3/2016 09:{i % 60:02d},{'?' if i % 3 else f'{i % 28 + 1}/4/2016 10:00'}\n"
+                   for i in range(40))
+    source = write_export(tmp_path, {"tickets.csv": "number,opened_at,resolved_at\n" + rows + "T99,soon,?\n"})
+    draft = draft_mapping(source)
+    assert 'missing_values: ["?"]' in draft.text and 'resolved_at: "%d/%m/%Y %H:%M"' in draft.text
+    assert any("1 cells read in no layout (e.g. 'soon')" in c for c in draft.checks)
+    (tmp_path / "draft.yaml").write_text(draft.text, encoding="utf-8")
+    report = run_import(source, tmp_path / "draft.yaml", tmp_path / "out")
+    assert (report.tables["ticket_events"].accepted, report.tables["ticket_events"].reasons) == (
+        40, {"opened_at: not a date": 1})
+
+
+def test_whitespace_separated_text_with_a_header(tmp_path):
+    text = " customer_id  date number_of_cds  dollar_value\n 00001 19970101  1   11.77\n 00002 19970112  2   89.00\n"
+    source = write_export(tmp_path, {"purchases.txt": text})
+    draft = draft_mapping(source)
+    assert "format: whitespace" in draft.text and 'occurred_at: "%Y%m%d"' in draft.text
+    (tmp_path / "draft.yaml").write_text(draft.text, encoding="utf-8")
+    run_import(source, tmp_path / "draft.yaml", tmp_path / "out")
+    assert read_tables(tmp_path / "out")["transactions"]["amount"].tolist() == [11.77, 89.0]
+
+
 def test_yes_no_words():
     known, unknown = guess.yes_no_labels(pd.Series(["Churned", "Active", "Yes", "0", "maybe", "Inactive"]))
     assert known == {"Active": False, "Churned": True, "Inactive": True} and unknown == ["maybe"]
@@ -238,3 +261,38 @@ def test_a_drafted_mapping_of_maven_imports_what_the_curated_one_does(tmp_path):
                     for d in ("drafted", "c"))
     for column in ("stage", "outcome", "owner_id", "created_at", "closed_at"):
         assert ours[column].astype(str).tolist() == theirs[column].astype(str).tolist(), column
+
+
+DRAFTED_AS_SHIPPED = {  # dataset: (its shipped mapping, the table both read, columns both fill alike)
+    "servicedesk_incident_log": ("servicedesk_incident_log", "ticket_events",
+                                 ("ticket_id", "opened_at", "resolved_at", "closed_at", "made_sla")),
+    "support_conversations": ("support_conversations", "support_messages",
+                              ("message_id", "inbound", "created_at", "in_reply_to")),
+    "hillstrom_email_ab": ("hillstrom_email_ab", "ab_units", ("arm", "visited", "converted", "revenue")),
+}
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not DATASETS.exists(), reason="../shared/datasets not present")
+@pytest.mark.parametrize("dataset", sorted(DRAFTED_AS_SHIPPED))
+def test_drafts_of_the_other_real_exports_read_them_as_their_shipped_mappings_do(tmp_path, dataset):
+    mapping, table, columns = DRAFTED_AS_SHIPPED[dataset]
+    (tmp_path / "draft.yaml").write_text(draft_mapping(DATASETS / dataset).text, encoding="utf-8")
+    drafted = run_import(DATASETS / dataset, tmp_path / "draft.yaml", tmp_path / "drafted")
+    shipped = run_import(DATASETS / dataset, PACKAGE_CONFIG_DIR / "mappings" / f"{mapping}.yaml", tmp_path / "s")
+    assert drafted.tables[table].accepted == shipped.tables[table].accepted > 0
+    ours, theirs = (read_tables(tmp_path / d)[table] for d in ("drafted", "s"))
+    for column in columns:
+        assert ours[column].astype(str).tolist() == theirs[column].astype(str).tolist(), column
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not DATASETS.exists(), reason="../shared/datasets not present")
+def test_every_real_export_drafts_and_imports_or_stops_with_one_clean_error(tmp_path):
+    for folder in sorted(p for p in DATASETS.iterdir() if p.is_dir()):
+        ran = cvre("import", str(folder), "--draft", str(tmp_path / f"{folder.name}.yaml"))
+        assert ran.clean, ran.output
+        if ran.code == 0:
+            imported = cvre("import", str(folder), "-m", str(tmp_path / f"{folder.name}.yaml"), "-o",
+                            str(tmp_path / folder.name))
+            assert imported.code == 0 and " 0 accepted" not in imported.output, imported.output

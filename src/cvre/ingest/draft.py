@@ -35,6 +35,8 @@ class TableDraft:
     table: str
     sample: Sample
     columns: dict[str, str]
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame)  # the sample's cells, placeholders emptied
+    missing_values: list[str] = field(default_factory=list)
     numbers: NumberFormat = field(default_factory=NumberFormat)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
@@ -50,10 +52,6 @@ class TableDraft:
     @property
     def spec(self) -> TableSpec:
         return TABLES[self.table]
-
-    @property
-    def cells(self) -> pd.DataFrame:
-        return self.sample.cells
 
     def source(self, column: str) -> pd.Series:
         """The sampled cells of the source column mapped to a canonical one."""
@@ -87,7 +85,9 @@ class Draft:
 
 def draft_table(name: str, sample: Sample, matched: dict[str, str]) -> TableDraft:
     """One table's mapping, guessed step by step from its matched columns and their cells."""
-    draft = TableDraft(name, sample, dict(matched))
+    missing = guess.placeholders(sample.cells)
+    cells = sample.cells.mask(sample.cells.isin(missing), "") if missing else sample.cells
+    draft = TableDraft(name, sample, dict(matched), cells, missing)
     for step in (_number_format, _labels, _opportunity_rules, _keys, _derived_numbers, _dates, _missing_required,
                  _currency, _churn_label, _model_inputs, _absent):
         step(draft)
@@ -247,6 +247,7 @@ def table_yaml(draft: TableDraft, folder: bool) -> list[str]:
                 else None,
                 "delimiter": _q(sample.delimiter) if sample.delimiter != "," else None,
                 "encoding": _q(sample.encoding) if sample.encoding != "utf-8-sig" else None,
+                "missing_values": f"[{', '.join(map(_q, draft.missing_values))}]" if draft.missing_values else None,
                 "thousands": _q(guess.thousands_yaml(numbers)) if numbers.thousands else None,
                 "decimal": _q(numbers.decimal) if numbers.decimal != "." else None,
                 "strip_from_numbers": f"[{', '.join(map(_q, numbers.affixes))}]" if numbers.affixes else None}

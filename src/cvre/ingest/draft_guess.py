@@ -21,7 +21,10 @@ DATE_FORMATS = (  # day-first before month-first: an ambiguous sample is read th
     "%d.%m.%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%d-%m-%Y %H:%M",
     "%d/%m/%y", "%m/%d/%y", "%d.%m.%y", "%d/%m/%y %H:%M", "%m/%d/%y %H:%M", "%m/%d/%y %I:%M %p",
     "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%d-%b-%y", "%d %B %Y", "%B %d, %Y", "%d-%b-%Y %H:%M", "%b %d, %Y %I:%M %p",
+    "%a %b %d %H:%M:%S %z %Y", "%a, %d %b %Y %H:%M:%S %z",  # Twitter's created_at, e-mail (RFC 2822)
 )
+MOSTLY = 0.9  # a layout that reads this share of the cells is taken, the rest flagged (rejected rows)
+PLACEHOLDERS = ("?", "-", "--", "n/a", "N/A", "#N/A", "null", "NULL", "(blank)", "nan", "NaN")  # not "NA" (Namibia)
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _AFFIX = re.compile(r"^([€$£¥]|[A-Z]{3})\s*[+-]?\d|\d\s*([€$£¥%]|[A-Z]{3})$")
 _NUMBER = re.compile(r"^[+-]?[\d.,'\s\u00a0\u202f]*\d$")
@@ -62,16 +65,28 @@ def filled(cells: pd.Series) -> pd.Series:
 
 
 def date_format(cells: pd.Series) -> Guess:
-    """None where every cell is ISO 8601 (the default); else the first layout that reads every cell."""
+    """None where every cell is ISO 8601 (the default); else the first layout that reads the most cells, taken
+    when it reads at least MOSTLY of them."""
     values = filled(cells)
     if values.empty or values.str.match(_ISO).all():
         return Guess(None)
-    fits = [fmt for fmt in DATE_FORMATS if pd.to_datetime(values, format=fmt, errors="coerce").notna().all()]
-    if not fits:
-        return Guess(None, f"no date layout reads every cell (e.g. {values.iloc[0]!r}): set date_formats")
-    swapped = fits[0].replace("%d", "%?").replace("%m", "%d").replace("%?", "%m")
-    note = f"the sample also reads as {swapped!r} (month/day): check" if swapped in fits[1:] else ""
-    return Guess(fits[0], note)
+    read = {fmt: pd.to_datetime(values, format=fmt, errors="coerce", utc=True).notna().mean() for fmt in DATE_FORMATS}
+    best = max(read, key=read.get)  # the first of equals: day-first
+    if read[best] < MOSTLY:
+        return Guess(None, f"no date layout reads the cells (e.g. {values.iloc[0]!r}): set date_formats")
+    unread = values[pd.to_datetime(values, format=best, errors="coerce", utc=True).isna()]
+    note = (f"{len(unread):,} cells read in no layout (e.g. {unread.iloc[0]!r}): their rows are rejected"
+            if len(unread) else "")
+    swapped = best.replace("%d", "%?").replace("%m", "%d").replace("%?", "%m")
+    if swapped != best and read.get(swapped) == read[best]:
+        note = f"the sample also reads as {swapped!r} (month/day): check"
+    return Guess(best, note)
+
+
+def placeholders(cells: pd.DataFrame) -> list[str]:
+    """Placeholders for "no value" that the cells use ('?', 'N/A', 'NULL'...): the mapping's missing_values."""
+    used = pd.unique(cells.astype("string").stack().str.strip())
+    return [p for p in PLACEHOLDERS if p in set(used)]
 
 
 def number_format(cells: pd.Series) -> Guess:

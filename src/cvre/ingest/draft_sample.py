@@ -76,13 +76,18 @@ def sample_file(path: Path) -> list[Sample]:
         raise ExportFormatError(f"{path}: neither UTF-8 nor Windows-1252 text; export it as UTF-8 CSV")
     lines = text.splitlines()[:HEADER_SEARCH_ROWS]
     delimiter = max(DELIMITER_CANDIDATES, key=lambda d: max((line.count(d) for line in lines), default=0))
-    skip = header_row(list(csv.reader(lines, delimiter=delimiter)))
+    spaced = not any(delimiter in line for line in lines) and min((len(line.split()) for line in lines if
+                                                                   line.strip()), default=0) > 1
+    records = [line.split() for line in lines] if spaced else list(csv.reader(lines, delimiter=delimiter))
+    skip = header_row(records)
     try:
-        cells = pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, nrows=SAMPLE_ROWS,
-                            encoding=encoding, index_col=False, skiprows=skip)
+        cells = pd.read_csv(path, sep=r"\s+" if spaced else delimiter, dtype=str, keep_default_na=False,
+                            nrows=SAMPLE_ROWS, encoding=encoding, index_col=False, skiprows=skip)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ExportFormatError(f"{path}: cannot be read as a table ({str(exc).strip()})") from None
     cells.columns = [str(c).strip() for c in cells.columns]
+    if spaced:
+        return [Sample(path, cells, encoding=encoding, format="whitespace", skip_rows=skip)]
     return [Sample(path, cells, delimiter, encoding, skip_rows=skip)]
 
 
