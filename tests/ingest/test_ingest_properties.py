@@ -73,3 +73,43 @@ def _plain_number(value: str) -> bool:
     except ValueError:
         return False
     return not pd.isna(float(value))
+
+
+VOCABULARY = ["Opportunity ID", "Deal Stage", "Amount", "Create Date", "Close Date", "Account Name", "Owner", "Type",
+              "Probability", "Customer ID", "Churn", "InvoiceNo", "Quantity", "UnitPrice", "Lead Source", "Converted",
+              "number", "opened_at", "segment", "visit", "Notes", "x", "Col 7", "created_at", "stage", "id"]
+DRAFT_CELLS = st.one_of(st.sampled_from(HOSTILE), st.sampled_from(
+    ["Closed Won", "Prospecting", "12 500,50 €", "$1,200.00", "45%", "31/12/2024", "12/31/2024", "2024-12-31",
+     "28-Mar-2024", "Yes", "No", "True", "?", "N/A", "Existing Customer", "Attrited Customer"]), st.dates().map(str))
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(headers=st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=8, unique=True),
+       body=st.lists(st.lists(DRAFT_CELLS, min_size=8, max_size=8), min_size=1, max_size=15),
+       delimiter=st.sampled_from([",", ";", "\t"]))
+def test_a_drafted_mapping_always_loads_and_imports_or_the_draft_stops_with_one_clear_error(headers, body,
+                                                                                            delimiter):
+    from cvre.ingest.draft import draft_mapping
+    from cvre.ingest.mapping_check import load_mapping
+
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows([headers, *(r[:len(headers)]
+                                                                                       for r in body)])
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        source = write_export(folder, {"export.csv": buffer.getvalue()})
+        try:
+            draft = draft_mapping(source)
+        except ExportFormatError as exc:
+            assert str(exc).startswith(str(source)) and "\n" not in str(exc)
+            return
+        (folder / "draft.yaml").write_text(draft.text, encoding="utf-8")
+        load_mapping(folder / "draft.yaml")  # a draft always fits the canonical schema
+        try:
+            report = run_import(source, folder / "draft.yaml", folder / "out")
+        except ExportFormatError as exc:
+            assert str(exc).startswith(str(source))
+            return
+        assert all(t.rows_read == t.accepted + t.rejected for t in report.tables.values())

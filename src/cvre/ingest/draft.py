@@ -138,6 +138,10 @@ def _keys(draft: TableDraft) -> None:
     """Rows numbered where the table has no id column, or one that repeats (kept beside as an x_ column)."""
     key = draft.spec.key
     if draft.table not in ROW_NUMBER_KEYS and not _per_customer(draft):
+        if key not in draft.columns:  # numbered so that the draft loads, but other tables cannot refer to them
+            draft.derive[key] = "row_number"
+            draft.todos.append(f"{key}: no id column found, so rows are numbered; other tables refer to "
+                               f"{draft.table} by id: map the column that holds it")
         return
     if key in draft.columns and guess.filled(draft.source(key)).duplicated().any():
         source = draft.columns.pop(key)
@@ -251,7 +255,8 @@ def table_yaml(draft: TableDraft, folder: bool) -> list[str]:
                 "thousands": _q(guess.thousands_yaml(numbers)) if numbers.thousands else None,
                 "decimal": _q(numbers.decimal) if numbers.decimal != "." else None,
                 "strip_from_numbers": f"[{', '.join(map(_q, numbers.affixes))}]" if numbers.affixes else None}
-    lines = [f"  {draft.table}:", *(f"    {key}: {value}" for key, value in settings.items() if value), "    columns:"]
+    lines = [f"  {draft.table}:", *(f"    {key}: {value}" for key, value in settings.items() if value),
+             "    columns:" if draft.columns else "    columns: {}"]
     lines += [f"      {col}: {_q(src)}" for col, src in draft.columns.items()]
     lines += [f"      # {col}: \"...\"   # TODO: required and not found (absent below): which column holds it?"
               for col in draft.required_missing]
