@@ -23,6 +23,7 @@ DATE_FORMATS = (  # day-first before month-first: an ambiguous sample is read th
     "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%d-%b-%y", "%d %B %Y", "%B %d, %Y", "%d-%b-%Y %H:%M", "%b %d, %Y %I:%M %p",
     "%a %b %d %H:%M:%S %z %Y", "%a, %d %b %Y %H:%M:%S %z",  # Twitter's created_at, e-mail (RFC 2822)
 )
+LAYOUT_TRIAL = 5000  # cells each layout is tried on; the one taken is then checked on all
 MOSTLY = 0.9  # a layout that reads this share of the cells is taken, the rest flagged (rejected rows)
 PLACEHOLDERS = ("?", "-", "--", "n/a", "N/A", "#N/A", "null", "NULL", "(blank)", "nan", "NaN")  # not "NA" (Namibia)
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -70,7 +71,8 @@ def date_format(cells: pd.Series) -> Guess:
     values = filled(cells)
     if values.empty or values.str.match(_ISO).all():
         return Guess(None)
-    read = {fmt: pd.to_datetime(values, format=fmt, errors="coerce", utc=True).notna().mean() for fmt in DATE_FORMATS}
+    trial = values.sample(min(len(values), LAYOUT_TRIAL), random_state=0)  # each layout tried on a sample
+    read = {fmt: pd.to_datetime(trial, format=fmt, errors="coerce", utc=True).notna().mean() for fmt in DATE_FORMATS}
     best = max(read, key=read.get)  # the first of equals: day-first
     if read[best] < MOSTLY:
         return Guess(None, f"no date layout reads the cells (e.g. {values.iloc[0]!r}): set date_formats")
