@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cvre.core.schema import pandas_dtype
-from cvre.ingest.findings import Finding, finding, quoted
+from cvre.ingest.findings import Finding, finding, quoted_where
 from cvre.ingest.labels import normalise_label, normalise_labels
 
 TRUE_WORDS = ("true", "yes", "y", "t", "1", "1.0")
@@ -59,7 +59,8 @@ def parse_column(
     """Parse one column of text into the pandas dtype of `kind`, with findings for bad cells."""
     text = text.astype("string")
     if kind == "id":
-        return text.str.replace(_FLOAT_ID, r"\1", regex=True), []
+        floated = text.str.endswith("0").fillna(False)  # 12923.0: only those cells go through the regex
+        return text.mask(floated, text[floated].str.replace(_FLOAT_ID, r"\1", regex=True)), []
     if kind in ("str", "category") and not allowed:
         return text, []
     if kind == "category":
@@ -77,8 +78,7 @@ def parse_allowed(text: pd.Series, name: str, allowed: tuple[str, ...]) -> tuple
     lookup = {normalise_label(value): value for value in allowed}
     parsed = normalise_labels(text).map(lookup).astype("string")
     bad = text.notna() & parsed.isna()
-    detail = quoted(text) + f" (allowed: {', '.join(allowed)})"
-    return parsed, finding(name, "unknown value", bad, detail)
+    return parsed, finding(name, "unknown value", bad, quoted_where(text, f" (allowed: {', '.join(allowed)})"))
 
 
 def parse_number(
@@ -91,10 +91,11 @@ def parse_number(
     if numbers.decimal != "." and numbers.thousands != ".":
         number = number.where(~text.str.contains(".", regex=False).fillna(False))
     number = number.where(~np.isinf(number))
-    findings = finding(name, "not a number", text.notna() & number.isna(), quoted(text) + _format_hint(text, numbers))
+    findings = finding(name, "not a number", text.notna() & number.isna(),
+                       quoted_where(text, lambda cells: _format_hint(cells, numbers)))
     if kind == "int":
         fractional = number.notna() & (number % 1 != 0)
-        findings += finding(name, "not a whole number", fractional, quoted(text))
+        findings += finding(name, "not a whole number", fractional, quoted_where(text))
         number = number.where(~fractional)
     return number.astype(pandas_dtype(kind)), findings
 
@@ -119,7 +120,7 @@ def parse_bool(text: pd.Series, name: str) -> tuple[pd.Series, list[Finding]]:
     parsed[words.isin(TRUE_WORDS).fillna(False)] = True
     parsed[words.isin(FALSE_WORDS).fillna(False)] = False
     bad = text.notna() & parsed.isna()
-    return parsed, finding(name, "not a yes/no value", bad, quoted(text))
+    return parsed, finding(name, "not a yes/no value", bad, quoted_where(text))
 
 
 def parse_date(text: pd.Series, name: str, date_format: str | None = None) -> tuple[pd.Series, list[Finding]]:
@@ -129,9 +130,9 @@ def parse_date(text: pd.Series, name: str, date_format: str | None = None) -> tu
     bad = text.notna() & stamps.isna()
     extreme = bad & text.where(bad).map(lambda cell: _is_date(cell, date_format), na_action="ignore").eq(True)
     low, high = (f"{t:%Y-%m-%d}" for t in STORABLE_DATES)
-    return stamps, (finding(name, "not a date", bad & ~extreme, quoted(text) + f" (expected {expected})")
-                    + finding(name, "date out of range", extreme, quoted(text) + f" (dates from {low} to {high} "
-                              "can be stored; a placeholder for 'no date' belongs in missing_values)"))
+    return stamps, (finding(name, "not a date", bad & ~extreme, quoted_where(text, f" (expected {expected})"))
+                    + finding(name, "date out of range", extreme, quoted_where(text, f" (dates from {low} to {high} "
+                              "can be stored; a placeholder for 'no date' belongs in missing_values)")))
 
 
 def _is_date(cell: str, date_format: str | None) -> bool:

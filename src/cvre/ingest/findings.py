@@ -7,6 +7,7 @@ report counts rows per "<column>: <problem>" so counts do not split by the offen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -26,10 +27,27 @@ class Finding:
         return f"{self.column}: {self.problem}"
 
 
-def finding(column: str, problem: str, mask: pd.Series, detail: pd.Series | str = "") -> list[Finding]:
-    """A one-item list when any row is affected, else an empty list (checks concatenate these)."""
+Detail = pd.Series | str | Callable[[pd.Series], pd.Series | str]
+
+
+def finding(column: str, problem: str, mask: pd.Series, detail: Detail = "") -> list[Finding]:
+    """A one-item list when any row is affected, else an empty list (checks concatenate these).
+
+    `detail` may be a function of the affected rows' mask: it then runs only when some row is affected, on
+    those rows (messages for a million clean cells are never built).
+    """
     mask = mask.fillna(False).astype(bool)
-    return [Finding(column, problem, mask, detail)] if mask.any() else []
+    if not mask.any():
+        return []
+    return [Finding(column, problem, mask, detail(mask) if callable(detail) else detail)]
+
+
+def quoted_where(values: pd.Series, suffix: str | Callable[[pd.Series], pd.Series] = "") -> Detail:
+    """`'value' suffix` for the affected rows only: a lazy `quoted(values) + suffix`."""
+    def build(mask: pd.Series) -> pd.Series:
+        picked = values[mask]
+        return quoted(picked) + (suffix(picked) if callable(suffix) else suffix)
+    return build
 
 
 def quoted(values: pd.Series) -> pd.Series:

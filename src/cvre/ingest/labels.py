@@ -15,5 +15,8 @@ def normalise_label(text: str) -> str:
 
 
 def normalise_labels(values: pd.Series) -> pd.Series:
-    """Vectorised `normalise_label`; missing stays missing."""
-    return values.str.strip().str.lower().str.replace(_SPACES, "_", regex=True)
+    """Vectorised `normalise_label`, worked out once per distinct label; missing stays missing."""
+    codes, labels = pd.factorize(values)  # missing: code -1
+    normalised = pd.Series(labels, dtype="string").str.strip().str.lower().str.replace(_SPACES, "_", regex=True)
+    taken = normalised.array.take(codes, allow_fill=True)
+    return pd.Series(taken, index=values.index, dtype="string")

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cvre.ingest.errors import ExportFormatError
@@ -83,11 +84,12 @@ def read_source(path: Path, table_name: str, table: TableMapping) -> SourceFrame
         counts = None
     else:
         cells = _read_text_table(path, table)
-        rows = line_numbers(cells, first_line=(1 if table.names else 2) + table.skip_rows)
+        first_line = (1 if table.names else 2) + table.skip_rows
+        rows = line_numbers(cells, first_line, multiline=_line_separators(path) > first_line + len(cells) - 2)
         counts = field_counts(path, table)
     cells.columns = [str(c).strip() for c in cells.columns]
     _check_columns(cells, path, table_name, table)
-    blank = cells.apply(lambda col: col.str.strip().eq("")).all(axis=1)
+    blank = blank_rows(cells)
     if blank.all():
         header = "a header but " if table.format != "parquet" and not table.names else ""
         raise ExportFormatError(
@@ -99,11 +101,39 @@ def read_source(path: Path, table_name: str, table: TableMapping) -> SourceFrame
     return SourceFrame(path, cells[kept], rows[kept], int(blank.sum()), found)
 
 
-def line_numbers(cells: pd.DataFrame, first_line: int) -> pd.Series:
-    """The line each record starts on, counting line breaks inside quoted cells of earlier rows."""
-    breaks = cells.apply(lambda col: col.str.count("\n")).sum(axis=1)
-    earlier = breaks.cumsum().shift(fill_value=0)
-    return (pd.Series(cells.index + first_line, index=cells.index) + earlier).rename("_row")
+def line_numbers(cells: pd.DataFrame, first_line: int, multiline: bool = True) -> pd.Series:
+    """The line each record starts on, counting line breaks inside quoted cells of earlier rows (only looked
+    for where the file has more line breaks than records: `multiline`)."""
+    lines = pd.Series(cells.index + first_line, index=cells.index)
+    if multiline:
+        breaks = cells.apply(lambda col: col.str.count("\n")).sum(axis=1)
+        lines = lines + breaks.cumsum().shift(fill_value=0)
+    return lines.rename("_row")
+
+
+def blank_rows(cells: pd.DataFrame) -> pd.Series:
+    """Records whose every cell is empty or blank (looked at in full only where the first cell is)."""
+    def empty(col: pd.Series) -> np.ndarray:
+        return col.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+
+    if cells.columns.empty:
+        return pd.Series(True, index=cells.index)
+    blank = empty(cells.iloc[:, 0])
+    for position in range(1, len(cells.columns)):
+        if not blank.any():
+            break
+        blank[blank] = empty(cells.iloc[blank, position])
+    return pd.Series(blank, index=cells.index)
+
+
+def _line_separators(path: Path) -> int:
+    """Line feeds between lines (a final one not counted): the header and the lines above it, and the records,
+    need one fewer than they are; a line break inside a quoted cell adds one."""
+    count, last = 0, b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            count, last = count + chunk.count(b"\n"), chunk[-1:]
+    return count - (last == b"\n")
 
 
 def field_counts(path: Path, table: TableMapping) -> list[int] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cvre.core.schema import TableSpec
-from cvre.ingest.findings import Finding, finding, quoted
+from cvre.ingest.findings import Finding, finding, quoted, quoted_where
 from cvre.ingest.mapping import TableMapping
 
 CONTROL_CHARACTERS = r"[\x00-\x1f\x7f]"
@@ -55,12 +55,12 @@ def minimum_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
             continue
         values = frame[col.name]
         problem = "negative value" if col.minimum == 0 else f"below minimum {col.minimum:g}"
-        findings += finding(col.name, problem, values < col.minimum, values.astype("string"))
+        findings += finding(col.name, problem, values < col.minimum, lambda m, v=values: v[m].astype("string"))
     for col in spec.columns:
         if col.maximum is not None and col.name in frame:
             values = frame[col.name]
             findings += finding(col.name, f"above maximum {col.maximum:g}", values > col.maximum,
-                                values.astype("string"))
+                                lambda m, v=values: v[m].astype("string"))
     return findings
 
 
@@ -75,13 +75,14 @@ def bounds_findings(frame: pd.DataFrame, spec: TableSpec, table: TableMapping) -
         values = frame[col.name]
         if col.kind == "datetime":
             outside = (values < low) | (values > high)
-            detail = quoted(values) + f" (dates from {low:%Y-%m-%d} to {high:%Y-%m-%d} are accepted: `bounds` in " \
-                "the mapping; a placeholder for 'no date' belongs in missing_values)"
+            detail = quoted_where(values, f" (dates from {low:%Y-%m-%d} to {high:%Y-%m-%d} are accepted: `bounds` "
+                                  "in the mapping; a placeholder for 'no date' belongs in missing_values)")
             findings += finding(col.name, "date out of range", outside, detail)
         elif col.kind in ("float", "int"):
             outside = values.abs() > bounds.max_abs_number
-            detail = values.astype("string") + f" (beyond +/-{bounds.max_abs_number:g}: `bounds` in the mapping)"
-            findings += finding(col.name, "number out of range", outside, detail)
+            suffix = f" (beyond +/-{bounds.max_abs_number:g}: `bounds` in the mapping)"
+            findings += finding(col.name, "number out of range", outside,
+                                lambda m, v=values, s=suffix: v[m].astype("string") + s)
     return findings
 
 
@@ -92,9 +93,15 @@ def id_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
         if col.kind == "id" and col.name in frame:
             values = frame[col.name].astype("string")
             bad = values.str.contains(CONTROL_CHARACTERS, regex=True)
-            findings += finding(col.name, "control character in an id", bad, quoted(values.str.replace(
-                CONTROL_CHARACTERS, "?", regex=True)) + " (a line break or tab inside the id; fix it in the CRM)")
+            findings += finding(col.name, "control character in an id", bad, _control_character_detail(values))
     return findings
+
+
+def _control_character_detail(values: pd.Series):
+    def build(mask: pd.Series) -> pd.Series:
+        shown = quoted(values[mask].str.replace(CONTROL_CHARACTERS, "?", regex=True))
+        return shown + " (a line break or tab inside the id; fix it in the CRM)"
+    return build
 
 
 def date_order_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
@@ -103,8 +110,8 @@ def date_order_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
         if earlier not in frame or later not in frame:
             continue
         wrong = frame[later] < frame[earlier]
-        detail = "(" + frame[later].astype("string") + " < " + frame[earlier].astype("string") + ")"
-        findings += finding(later, f"before {earlier}", wrong, detail)
+        findings += finding(later, f"before {earlier}", wrong, lambda m, a=frame[earlier], b=frame[later]: (
+            "(" + b[m].astype("string") + " < " + a[m].astype("string") + ")"))
     return findings
 
 
@@ -130,8 +137,7 @@ def reference_findings(
             continue  # the referenced table is not part of this import: nothing to check against
         values = frame[col.name]
         unknown = values.notna() & ~values.isin(known_keys[target]) & clear[col.name]
-        detail = quoted(values) + f" to {target}"
-        findings += finding(col.name, "unknown reference", unknown, detail)
+        findings += finding(col.name, "unknown reference", unknown, quoted_where(values, f" to {target}"))
     return findings
 
 
