@@ -17,6 +17,7 @@ from cvre.features.pipeline import build_features
 from cvre.ingest import draft_guess as guess
 from cvre.ingest.draft import draft_mapping
 from cvre.ingest.draft_sample import header_row as draft_header
+from cvre.ingest.errors import ExportFormatError
 from cvre.ingest.mapping_check import load_mapping
 from cvre.ingest.run import run_import
 from cvre.simulation.world import simulate_world
@@ -145,6 +146,12 @@ def test_stage_labels_by_their_words_and_the_rest_left_to_the_user():
                                             "stage", ("prospecting", "qualification", "proposal", "negotiation",
                                                       "closed_won", "closed_lost"))
     assert known == {"Devis envoyé": "proposal"} and unknown == ["Foo"]  # "Closed Won" reads as closed_won as is
+    stages = ("prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost")
+    words = ["Gagné", "Perdu", "Gewonnen", "Verloren", "Angebot", "Verhandlung", "Ganada", "Perdida", "Propuesta"]
+    assert guess.canonical_labels(pd.Series(words), "stage", stages)[0] == {
+        "Angebot": "proposal", "Ganada": "closed_won", "Gagné": "closed_won", "Gewonnen": "closed_won",
+        "Perdida": "closed_lost", "Perdu": "closed_lost", "Propuesta": "proposal", "Verhandlung": "negotiation",
+        "Verloren": "closed_lost"}
 
 
 def test_the_command_writes_a_draft_once_and_says_what_to_review(world, tmp_path):
@@ -229,6 +236,17 @@ def test_whitespace_separated_text_with_a_header(tmp_path):
     (tmp_path / "draft.yaml").write_text(draft.text, encoding="utf-8")
     run_import(source, tmp_path / "draft.yaml", tmp_path / "out")
     assert read_tables(tmp_path / "out")["transactions"]["amount"].tolist() == [11.77, 89.0]
+
+
+def test_encoding_read_off_the_whole_file_and_html_named(tmp_path):
+    head = "Deal ID,Deal Stage,Create Date\n" + "D1,Closed Won,2024-01-01\n" * 5000
+    source = write_export(tmp_path, {"deals.csv": (head + "D2,Négociation,2024-01-02\n").encode("cp1252")})
+    draft = draft_mapping(source)
+    assert 'encoding: "cp1252"' in draft.text and '"Négociation": negotiation' in draft.text  # read as written
+    (tmp_path / "html").mkdir()
+    (tmp_path / "html" / "report.xls").write_text("<table><tr><td>Deal</td></tr></table>", encoding="utf-8")
+    with pytest.raises(ExportFormatError, match="an HTML page, not a table file"):
+        draft_mapping(tmp_path / "html" / "report.xls")
 
 
 def test_yes_no_words():

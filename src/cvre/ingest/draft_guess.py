@@ -36,10 +36,11 @@ _SPACE_GROUPS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?$")
 
 # Canonical labels by words a CRM uses for them, checked in order: the first hit names the label.
 STAGE_WORDS = (
-    ("closed_won", ("won", "win", "gagn", "signed", "booked")),
-    ("closed_lost", ("lost", "lose", "perdu", "dead", "disqualif", "rejected", "cancel")),
-    ("negotiation", ("negotiat", "contract", "commit", "closing")),
-    ("proposal", ("proposal", "quote", "offer", "devis", "pricing", "presentation", "perception", "boughtin")),
+    ("closed_won", ("won", "win", "gagn", "ganad", "signed", "booked")),  # gewonnen has "won"
+    ("closed_lost", ("lost", "lose", "perdu", "perdid", "verlor", "dead", "disqualif", "rejected", "cancel")),
+    ("negotiation", ("negotiat", "négoci", "negoci", "verhandl", "contract", "commit", "closing")),
+    ("proposal", ("proposal", "quote", "offer", "devis", "angebot", "propuest", "pricing", "presentation",
+                  "perception", "boughtin")),
     ("qualification", ("qualif", "discover", "need", "engag", "demo", "meeting", "analysis", "decision",
                        "value_prop")),
     ("prospecting", ("prospect", "new", "lead", "contact", "open", "initial", "appointment")),

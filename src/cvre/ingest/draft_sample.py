@@ -74,15 +74,23 @@ def sample_file(path: Path) -> list[Sample]:
             continue
     else:
         raise ExportFormatError(f"{path}: neither UTF-8 nor Windows-1252 text; export it as UTF-8 CSV")
+    if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html", "<table")):
+        raise ExportFormatError(f"{path}: an HTML page, not a table file (Salesforce's 'Excel' export is HTML): "
+                                "export the report as CSV")
     lines = text.splitlines()[:HEADER_SEARCH_ROWS]
     delimiter = max(DELIMITER_CANDIDATES, key=lambda d: max((line.count(d) for line in lines), default=0))
     spaced = not any(delimiter in line for line in lines) and min((len(line.split()) for line in lines if
                                                                    line.strip()), default=0) > 1
     records = [line.split() for line in lines] if spaced else list(csv.reader(lines, delimiter=delimiter))
     skip = header_row(records)
+    read = {"sep": r"\s+" if spaced else delimiter, "dtype": str, "keep_default_na": False, "nrows": SAMPLE_ROWS,
+            "index_col": False, "skiprows": skip}
     try:
-        cells = pd.read_csv(path, sep=r"\s+" if spaced else delimiter, dtype=str, keep_default_na=False,
-                            nrows=SAMPLE_ROWS, encoding=encoding, index_col=False, skiprows=skip)
+        try:
+            cells = pd.read_csv(path, encoding=encoding, **read)
+        except UnicodeDecodeError:  # UTF-8 at the head, another encoding further down
+            encoding = ENCODINGS[-1]
+            cells = pd.read_csv(path, encoding=encoding, **read)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ExportFormatError(f"{path}: cannot be read as a table ({str(exc).strip()})") from None
     cells.columns = [str(c).strip() for c in cells.columns]
