@@ -131,7 +131,8 @@ def _print_policy_truth(recovery: dict) -> None:
 
 @app.command("import")
 def import_(
-    source: Annotated[Path, typer.Argument(help="CSV/Parquet file or folder of the user's export.", exists=True)],
+    source: Annotated[Path, typer.Argument(help="CSV, text, Parquet or Excel file, or a folder of them: the user's "
+                                           "export.", exists=True)],
     mapping: Annotated[Path | None, typer.Option("--mapping", "--config", "-m", "-c", exists=True, dir_okay=False,
                                                  help="Mapping YAML, this command's config (see configs/mappings/).")
                        ] = None,
@@ -142,7 +143,10 @@ def import_(
     draft: Annotated[Path | None, typer.Option("--draft", dir_okay=False, help="Write a first mapping for SOURCE to "
                                                "this file, guessed from its headers and cells, to review.")] = None,
 ) -> None:
-    """Import a user's CRM export onto the canonical schema; rejected rows go to quarantine/."""
+    """Import a user's CRM export onto the canonical schema; rejected rows go to quarantine/.
+
+    No mapping yet: `cvre import EXPORT --draft mapping.yaml` writes one to review.
+    """
     from cvre.cli.import_check import print_import_check, print_mapping_draft
     from cvre.ingest.errors import ExportFormatError
     from cvre.ingest.run import run_import
