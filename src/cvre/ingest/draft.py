@@ -38,7 +38,7 @@ class TableDraft:
     cells: pd.DataFrame = field(default_factory=pd.DataFrame)  # the sample's cells, placeholders emptied
     missing_values: list[str] = field(default_factory=list)
     numbers: NumberFormat = field(default_factory=NumberFormat)
-    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str | bool]] = field(default_factory=dict)  # labels: canonical, or yes/no
     constants: dict[str, str] = field(default_factory=dict)
     date_formats: dict[str, str] = field(default_factory=dict)
     derive: dict[str, str | dict] = field(default_factory=dict)
@@ -266,7 +266,8 @@ def table_yaml(draft: TableDraft, folder: bool) -> list[str]:
         lines += [f"    {block}:"] if entries else []
         for key, value in entries.items():
             if block == "values":
-                lines += [f"      {key}:", *(f"        {_q(label)}: {target}" for label, target in value.items())]
+                lines += [f"      {key}:", *(f"        {_q(label)}: {target if isinstance(target, str) else _q(target)}"
+                                           for label, target in value.items())]
             else:
                 lines.append(f"      {key}: {value if block == 'derive' and isinstance(value, str) else _q(value)}")
     if draft.allow_missing:
