@@ -158,7 +158,8 @@ def import_(
             return print_mapping_draft(source, draft, console)
         if check:
             return print_import_check(source, mapping, console)
-        report = run_import(source, mapping, out)
+        with console.status("importing", spinner="dots") as status:  # shown on a terminal only
+            report = run_import(source, mapping, out, on_step=lambda step: status.update(step))
     except (ExportFormatError, ConfigError) as exc:
         raise _fail(str(exc)) from None
     for line in report.summary_lines():

@@ -6,6 +6,7 @@ output folder untouched. Tables are imported referenced-first so foreign keys ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from graphlib import TopologicalSorter
 from pathlib import Path
 
@@ -31,18 +32,25 @@ EXTRA_SUFFIX = "_extra"
 SPLIT_COLUMN = "x_split"
 
 
-def run_import(source: Path, mapping_path: Path, out: Path) -> ImportReport:
-    """Import SOURCE (a file or folder) with the mapping at `mapping_path` into `out`."""
+def run_import(source: Path, mapping_path: Path, out: Path,
+               on_step: Callable[[str], None] = lambda step: None) -> ImportReport:
+    """Import SOURCE (a file or folder) with the mapping at `mapping_path` into `out`; `on_step` hears what is
+    being done (the CLI shows it while a large export is read)."""
     source, mapping_path, out = Path(source), Path(mapping_path), Path(out)
     mapping = load_mapping(mapping_path)
     order = import_order(mapping)
     single = {name: t for name, t in mapping.tables.items() if not t.split_files}
     files = resolve_source_files(source, single)
-    sources = {name: read_split_files(source, name, mapping.tables[name]) if mapping.tables[name].split_files
-               else read_source(files[name], name, mapping.tables[name]) for name in order}
+    sources = {}
+    for name in order:
+        on_step(f"reading {name} ({files[name].name if name in files else 'split files'})")
+        table = mapping.tables[name]
+        sources[name] = read_split_files(source, name, table) if table.split_files else read_source(
+            files[name], name, table)
     known_keys: dict[str, pd.Series] = {}
     reports: dict[str, TableReport] = {}
     for name in order:
+        on_step(f"checking and writing {name} ({len(sources[name].cells):,} rows)")
         lookups = exists_in_keys(source, name, mapping.tables[name])
         reports[name], known_keys[name] = import_table(name, sources[name], mapping.tables[name], known_keys, out,
                                                        lookups)
