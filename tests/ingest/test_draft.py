@@ -120,6 +120,8 @@ def test_date_layouts_read_off_the_cells():
     (["0.125", "3.5"], None, "."),
     (["12,5", "3"], None, ","),
     (["1250", ""], None, "."),
+    (["1234.5", "99.95", "12,5"], None, "."),  # one stray decimal comma does not turn the table over
+    (["1.234,56", "12,5"], ".", ","),
 ])
 def test_number_formats_read_off_the_cells(cells, thousands, decimal):
     found = guess.number_format(pd.Series(cells)).value
@@ -146,6 +148,9 @@ def test_stage_labels_by_their_words_and_the_rest_left_to_the_user():
                                             "stage", ("prospecting", "qualification", "proposal", "negotiation",
                                                       "closed_won", "closed_lost"))
     assert known == {"Devis envoyé": "proposal"} and unknown == ["Foo"]  # "Closed Won" reads as closed_won as is
+    stems_inside = ["Ready to Close", "Following Up", "Unqualified"]  # "lose", "win", "qualif" inside a word
+    assert guess.canonical_labels(pd.Series(stems_inside), "stage", ("prospecting", "qualification", "proposal",
+                                  "negotiation", "closed_won", "closed_lost"))[1] == sorted(stems_inside)
     stages = ("prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost")
     words = ["Gagné", "Perdu", "Gewonnen", "Verloren", "Angebot", "Verhandlung", "Ganada", "Perdida", "Propuesta"]
     assert guess.canonical_labels(pd.Series(words), "stage", stages)[0] == {
@@ -252,6 +257,8 @@ def test_encoding_read_off_the_whole_file_and_html_named(tmp_path):
 def test_yes_no_words():
     known, unknown = guess.yes_no_labels(pd.Series(["Churned", "Active", "Yes", "0", "maybe", "Inactive"]))
     assert known == {"Active": False, "Churned": True, "Inactive": True} and unknown == ["maybe"]
+    negated, _ = guess.yes_no_labels(pd.Series(["Not Churned", "No Churn", "Not Retained"]))
+    assert negated == {"No Churn": False, "Not Churned": False, "Not Retained": True}
 
 
 @pytest.mark.real_data
@@ -314,3 +321,49 @@ def test_every_real_export_drafts_and_imports_or_stops_with_one_clean_error(tmp_
             imported = cvre("import", str(folder), "-m", str(tmp_path / f"{folder.name}.yaml"), "-o",
                             str(tmp_path / folder.name))
             assert imported.code == 0 and " 0 accepted" not in imported.output, imported.output
+
+
+def test_exports_the_first_review_found_hard(tmp_path):
+    """Shapes a review of the draft found it mishandled: each now drafts, and the draft loads and imports."""
+    exports = {
+        "semicolons": "Deal ID;Deal Stage;Create Date;Notes\nD1;Closed Won;2024-01-01;ok\n"
+                      "D2;Closed Lost;2024-01-02;Met CFO, CTO, COO, discussed price, timeline\n",
+        "titled": "Deals report,Q1 2024,All owners\nDeal ID,Deal Stage,Create Date,Amount,Owner\n"
+                  "D1,Closed Won,2024-01-01,10,Jo\nD2,Closed Lost,2024-01-02,20,Al\n",
+        "mojibake": "Deal ID,Deal Stage,Create Date,\u00e2\u0080\u0099s note\nD1,Closed Won,2024-01-01,x\n",
+    }
+    for name, text in exports.items():
+        source = write_export(tmp_path / name, {"deals.csv": text}) if (tmp_path / name).mkdir() is None else None
+        draft = draft_mapping(source)
+        assert draft.tables["opportunities"].columns["stage"] == "Deal Stage", name
+        (tmp_path / f"{name}.yaml").write_text(draft.text, encoding="utf-8")
+        load_mapping(tmp_path / f"{name}.yaml")
+        report = run_import(source, tmp_path / f"{name}.yaml", tmp_path / name / "out")
+        assert report.tables["opportunities"].accepted == 2 - (name == "mojibake"), name
+
+
+def test_model_inputs_whose_names_meet_get_their_own_x_name(tmp_path):
+    text = "Customer ID,Churn,Calls #,Calls %\n" + "".join(f"C{i},{i % 2},{i},{i * 10}\n" for i in range(8))
+    extras = draft_mapping(write_export(tmp_path, {"customers.csv": text})).tables["accounts"].extras
+    assert extras == {"x_calls": {"source": "Calls #", "kind": "int"}, "x_calls_2": {"source": "Calls %",
+                                                                                      "kind": "int"}}
+
+
+def test_headers_that_differ_only_by_spaces_are_named(tmp_path):
+    source = write_export(tmp_path, {"deals.csv": "Deal ID,Amount,Amount \nD1,1,2\n"})
+    with pytest.raises(ExportFormatError, match="differ only by spaces or repeat: 'Amount'"):
+        draft_mapping(source)
+
+
+def test_a_workbook_with_an_empty_sheet_and_a_chart_drafts_its_table(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Deals"
+    for row in (("Deal ID", "Deal Stage", "Create Date"), ("D1", "Closed Won", "2024-01-01")):
+        book.active.append(row)
+    book.create_sheet("Empty")
+    book.create_chartsheet("Chart")
+    book.save(tmp_path / "deals.xlsx")
+    draft = draft_mapping(tmp_path / "deals.xlsx")
+    assert {n: t.sample.name for n, t in draft.tables.items()} == {"opportunities": "deals.xlsx [Deals]"}

@@ -105,7 +105,8 @@ def _format_hint(text: pd.Series, numbers: NumberFormat) -> pd.Series:
     sep = text.str.extract(_GROUPED)["sep"]
     affix = text.str.extract(_AFFIXED)
     affix = affix[0].fillna(affix[1]).str.strip()
-    grouped = " (digits grouped by '" + sep + "': set `thousands: \"" + sep + "\"` in the mapping)"
+    decimal_too = sep.map({".": " and `decimal: \",\"`"}).fillna("")  # a dot groups digits only beside a comma
+    grouped = " (digits grouped by '" + sep + "': set `thousands: \"" + sep + "\"`" + decimal_too + " in the mapping)"
     grouped = grouped.fillna(" ('" + affix + "' around the number: list it under `strip_from_numbers` in the "
                              "mapping)")
     if numbers.decimal == ".":

@@ -10,6 +10,7 @@ what it does not show at all `# TODO`. The user reviews the file, then runs `cvr
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +96,8 @@ def draft_table(name: str, sample: Sample, matched: dict[str, str]) -> TableDraf
 
 
 def _number_format(draft: TableDraft) -> None:
+    if draft.sample.format in ("excel", "parquet"):  # typed cells: numbers as the machine writes them
+        return
     numeric = [draft.source(c) for c in draft.columns if draft.kind(c) in ("float", "int")]
     found = guess.number_format(pd.concat(numeric) if numeric else pd.Series(dtype="string"))
     draft.numbers = found.value
@@ -221,7 +224,10 @@ def _model_inputs(draft: TableDraft) -> None:
     for header in [h for h in draft.cells.columns if h not in draft.read_columns]:
         kind = guess.column_kind(draft.cells[header], draft.numbers)
         if kind:
-            draft.extras[f"x_{snake(header)}"] = header if kind == "str" else {"source": header, "kind": kind}
+            name = f"x_{snake(header)}"
+            name = next(f"{name}_{n}" for n in range(2, 10_000) if f"{name}_{n}" not in draft.extras) \
+                if name in draft.extras else name  # "Calls #" and "Calls %": x_calls, x_calls_2
+            draft.extras[name] = header if kind == "str" else {"source": header, "kind": kind}
             kept.append(header)
     if kept:
         draft.checks.append(f"{len(kept)} columns kept as churn model inputs (extra_columns): remove any known only "
@@ -237,8 +243,13 @@ def _absent(draft: TableDraft) -> None:
     draft.absent = [c for c in spec.column_names if c not in accounted and c not in spec.observed_columns]
 
 
+_NOT_YAML = re.compile("[\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")  # characters YAML may not hold raw
+
+
 def _q(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """A JSON scalar or flow mapping, which YAML reads as the same value; accents kept, control characters
+    escaped (a header mangled by a wrong encoding still round-trips)."""
+    return _NOT_YAML.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
 
 
 def table_yaml(draft: TableDraft, folder: bool) -> list[str]:
@@ -286,17 +297,18 @@ def draft_mapping(source: Path) -> Draft:
     source = Path(source)
     if not source.exists():
         raise ExportFormatError(f"{source}: source not found (expected a file or a folder)")
-    samples, unreadable = [], []
+    samples, unreadable = [], {}
     for path in source_files(source):
         try:
             samples += sample_file(path)
-        except ExportFormatError:
-            if source.is_file():
-                raise
-            unreadable.append(path)
+        except ExportFormatError as exc:
+            unreadable[path] = exc
     if not samples:
-        raise ExportFormatError(f"{source}: no file reads as a table with a header row; write the mapping by hand "
-                                "from an example in configs/mappings/examples (docs/mappings.md)")
+        if len(unreadable) == 1:
+            raise next(iter(unreadable.values()))
+        raise ExportFormatError(f"{source}: no file reads as a table with a header row ("
+                                + "; ".join(str(e) for e in unreadable.values()) + "); write the mapping by hand from "
+                                "an example in configs/mappings/examples (docs/mappings.md)")
     chosen = assign_tables(samples)
     if not chosen:
         headers = ", ".join(map(_q, samples[0].cells.columns[:12]))
@@ -306,7 +318,8 @@ def draft_mapping(source: Path) -> Draft:
     order = [name for name in TABLES if name in chosen]
     tables = {name: draft_table(name, *chosen[name]) for name in order}
     mapped = {t.sample.name for t in tables.values()}
-    unmapped = [p.name for p in unreadable] + [s.name for s in samples if s.name not in mapped]
+    unmapped = [f"{p.name} ({str(e).removeprefix(f'{p}: ')})" for p, e in unreadable.items()] + [
+        s.name for s in samples if s.name not in mapped]
     for table in tables.values():
         twins = [s.name for s in samples if s.name not in mapped
                  and list(s.cells.columns) == list(table.sample.cells.columns)]

@@ -29,18 +29,25 @@ PLACEHOLDERS = ("?", "-", "--", "n/a", "N/A", "#N/A", "null", "NULL", "(blank)",
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _AFFIX = re.compile(r"^([€$£¥]|[A-Z]{3})\s*[+-]?\d|\d\s*([€$£¥%]|[A-Z]{3})$")
 _NUMBER = re.compile(r"^[+-]?[\d.,'\s\u00a0\u202f]*\d$")
-_DECIMAL_COMMA = re.compile(r"\d,\d{1,2}$|^[+-]?\d+,\d{4,}$|^[+-]?0,\d+$|\.\d{3},\d+$")
+# a decimal mark beyond doubt: not three digits after it with no other mark (1,234 and 1.234 could be either)
+_GAP = r"[\s\u00a0\u202f]"
+_COMMA_DECIMAL = re.compile(rf"^[+-]?(\d{{1,3}}([.]|{_GAP})\d{{3}}(([.]|{_GAP})\d{{3}})*|\d+),(\d{{1,2}}|\d{{4,}})$"
+                            rf"|^[+-]?\d{{1,3}}(([.]|{_GAP})\d{{3}})+,\d+$|^[+-]?0,\d+$")
+_DOT_DECIMAL = re.compile(rf"^[+-]?(\d{{1,3}}(,|{_GAP})\d{{3}}((,|{_GAP})\d{{3}})*|\d+)\.(\d{{1,2}}|\d{{4,}})$"
+                          rf"|^[+-]?\d{{1,3}}((,|{_GAP})\d{{3}})+\.\d+$|^[+-]?0\.\d+$")
 _DOT_GROUPS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 _COMMA_GROUPS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _SPACE_GROUPS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d+)?$")
 
-# Canonical labels by words a CRM uses for them, checked in order: the first hit names the label.
+# Canonical labels by words a CRM uses for them, checked in order: the first hit names the label. A stem matches
+# at the start of a word only ("lose" is not in "Ready to Close", "win" not in "Following up").
 STAGE_WORDS = (
-    ("closed_won", ("won", "win", "gagn", "ganad", "signed", "booked")),  # gewonnen has "won"
-    ("closed_lost", ("lost", "lose", "perdu", "perdid", "verlor", "dead", "disqualif", "rejected", "cancel")),
-    ("negotiation", ("negotiat", "négoci", "negoci", "verhandl", "contract", "commit", "closing")),
+    ("closed_won", ("won", "win", "closedwon", "gagn", "gewonnen", "ganad", "signed", "booked")),
+    ("closed_lost", ("lost", "lose", "closedlost", "perdu", "perdid", "verlor", "dead", "disqualif", "rejected",
+                     "cancel")),
+    ("negotiation", ("negotiat", "négoci", "negoci", "verhandl", "contract", "commit")),
     ("proposal", ("proposal", "quote", "offer", "devis", "angebot", "propuest", "pricing", "presentation",
-                  "perception", "boughtin")),
+                  "perception", "decisionmakerboughtin")),
     ("qualification", ("qualif", "discover", "need", "engag", "demo", "meeting", "analysis", "decision",
                        "value_prop")),
     ("prospecting", ("prospect", "new", "lead", "contact", "open", "initial", "appointment")),
@@ -48,6 +55,7 @@ STAGE_WORDS = (
 BUSINESS_TYPE_WORDS = (("repeat", ("existing", "renewal", "upgrade", "upsell", "repeat", "expansion")),
                        ("new", ("new",)))
 OUTCOME_WORDS = (("won", ("won", "win", "gagn")), ("lost", ("lost", "lose", "perdu")), ("open", ("open", "progress")))
+NEGATIONS = ("not", "no", "non", "never", "kein", "pas")  # "Not Churned", "No Churn": the other answer
 MAX_CATEGORIES = 50
 LABEL_WORDS = {"stage": STAGE_WORDS, "business_type": BUSINESS_TYPE_WORDS, "outcome": OUTCOME_WORDS}
 
@@ -94,28 +102,37 @@ def placeholders(cells: pd.DataFrame) -> list[str]:
 
 def number_format(cells: pd.Series) -> Guess:
     """The NumberFormat the cells are written in (NumberFormat() is the default): currency signs, codes and
-    percent signs around the numbers, the digit-group separator, the decimal mark."""
+    percent signs around the numbers, the digit-group separator, the decimal mark. The decimal mark is the one
+    more cells show unambiguously (12,5 against 12.5); a dot is a group separator only where every dotted cell is
+    grouped in threes. Cells that disagree are counted in a note."""
     values = filled(cells)
     found = values.str.extract(_AFFIX)
     affixes = tuple(sorted(set(found[0].dropna()) | set(found[1].dropna())))
     values = NumberFormat(affixes=affixes).clean(values) if affixes else values
     values = values[values.str.match(_NUMBER)]
-    comma_decimal = bool(values.str.contains(_DECIMAL_COMMA).any())
+    comma_decimals = int(values.str.match(_COMMA_DECIMAL).sum())
+    dot_decimals = int(values.str.match(_DOT_DECIMAL).sum())
     dotted = values[values.str.contains(".", regex=False)]
     dot_groups = (not dotted.empty and bool(dotted.str.match(_DOT_GROUPS).all())
                   and not dotted.str.match(r"^[+-]?0\.").any())
-    decimal = "," if comma_decimal or dot_groups else "."
+    decimal = "," if comma_decimals > dot_decimals or (not comma_decimals and not dot_decimals and dot_groups) else "."
     if values.str.match(_SPACE_GROUPS).any():
         thousands: str | None = " "
-    elif decimal == "," and not dotted.empty:
+    elif decimal == "," and dot_groups:
         thousands = "."
-    elif decimal == "." and values.str.match(_COMMA_GROUPS).any():
+    elif decimal == "." and values.str.match(_COMMA_GROUPS).any() and not comma_decimals:
         thousands = ","
     else:
         thousands = None
-    note = (f"cells like {dotted.iloc[0]!r} read with dots between digit groups (thousands), not as decimals: "
-            "check" if dot_groups and not comma_decimal else "")
-    return Guess(NumberFormat(thousands, decimal, affixes), note)
+    notes = []
+    if comma_decimals and dot_decimals:
+        other = min(comma_decimals, dot_decimals)
+        notes.append(f"{other:,} cells write decimals with the other mark ({comma_decimals:,} with ',', "
+                     f"{dot_decimals:,} with '.'): they are rejected; check")
+    if dot_groups and not comma_decimals:
+        notes.append(f"cells like {dotted.iloc[0]!r} read with dots between digit groups (thousands), not as "
+                     "decimals: check")
+    return Guess(NumberFormat(thousands, decimal, affixes), "; ".join(notes))
 
 
 def currency_of(numbers: NumberFormat) -> str | None:
@@ -142,8 +159,7 @@ def canonical_labels(cells: pd.Series, column: str, allowed: tuple[str, ...]) ->
         norm = normalise_label(label)
         if norm in canonical:
             continue
-        hit = next((target for target, stems in words if target in allowed and any(s in norm for s in stems)),
-                   None)
+        hit = next((target for target, stems in words if target in allowed and _names(norm, stems)), None)
         if hit:
             known[label] = hit
         else:
@@ -155,17 +171,23 @@ YES_WORDS = ("attrit", "churn", "exited", "left", "cancel", "closed", "lost", "i
 NO_WORDS = ("exist", "active", "retain", "stay", "current", "open", "kept")
 
 
+def _names(label: str, stems: tuple[str, ...]) -> bool:
+    """Whether a word of the normalised label starts with one of the stems (a stem with '_' spans words)."""
+    return any(re.search(rf"(?:^|[^a-zà-ÿ]){re.escape(stem)}", label) for stem in stems)
+
+
 def yes_no_labels(cells: pd.Series) -> tuple[dict[str, bool], list[str]]:
     """{label: True/False} for a yes/no column written in words, and the labels left unknown (yes/no, true/false,
     1/0 read as they are)."""
     known, unknown = {}, []
     for label in sorted(filled(cells).unique()):
-        word = label.strip().lower()
+        word = normalise_label(label)
         if word in TRUE_WORDS or word in FALSE_WORDS:
             continue
-        yes, no = any(w in word for w in YES_WORDS), any(w in word for w in NO_WORDS) and "inactive" not in word
+        yes, no = _names(word, YES_WORDS), _names(word, NO_WORDS)
         if yes != no:
-            known[label] = yes
+            negated = any(token in NEGATIONS for token in re.split(r"[^a-zà-ÿ]+", word))
+            known[label] = yes != negated
         else:
             unknown.append(label)
     return known, unknown

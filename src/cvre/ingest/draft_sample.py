@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from cvre.ingest.errors import ExportFormatError
-from cvre.ingest.read import DELIMITER_CANDIDATES, SNIFF_BYTES, read_sheet, sheet_names
+from cvre.ingest.read import DELIMITER_CANDIDATES, SNIFF_BYTES, read_sheet, sheet_names, stripped_headers
 
 HEADER_SEARCH_ROWS = 30
 SAMPLE_ROWS = 200_000  # a CRM export's tables are read whole up to here: an empty cell in row 8,000 counts
@@ -58,10 +58,13 @@ def sample_file(path: Path) -> list[Sample]:
         names = sheet_names(path)
         samples = []
         for name in names:
-            top = read_sheet(path, name, header=False).head(HEADER_SEARCH_ROWS)
-            skip = header_row(top.astype(str).to_numpy().tolist())
-            cells = read_sheet(path, name, skip).head(SAMPLE_ROWS)
-            cells.columns = [str(c).strip() for c in cells.columns]
+            try:
+                top = read_sheet(path, name, header=False).head(HEADER_SEARCH_ROWS)
+                skip = header_row(top.astype(str).to_numpy().tolist())
+                cells = read_sheet(path, name, skip).head(SAMPLE_ROWS)
+            except ExportFormatError:  # an empty sheet, a chart: no table there
+                continue
+            cells.columns = stripped_headers(cells.columns, path)
             if len(cells.columns) and len(cells):
                 samples.append(Sample(path, cells, format="excel", sheet=name if len(names) > 1 else None,
                                       skip_rows=skip))
@@ -78,7 +81,7 @@ def sample_file(path: Path) -> list[Sample]:
         raise ExportFormatError(f"{path}: an HTML page, not a table file (Salesforce's 'Excel' export is HTML): "
                                 "export the report as CSV")
     lines = text.splitlines()[:HEADER_SEARCH_ROWS]
-    delimiter = max(DELIMITER_CANDIDATES, key=lambda d: max((line.count(d) for line in lines), default=0))
+    delimiter = max(DELIMITER_CANDIDATES, key=lambda d: _consistency(lines, d))
     spaced = not any(delimiter in line for line in lines) and min((len(line.split()) for line in lines if
                                                                    line.strip()), default=0) > 1
     records = [line.split() for line in lines] if spaced else list(csv.reader(lines, delimiter=delimiter))
@@ -93,16 +96,29 @@ def sample_file(path: Path) -> list[Sample]:
             cells = pd.read_csv(path, encoding=encoding, **read)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ExportFormatError(f"{path}: cannot be read as a table ({str(exc).strip()})") from None
-    cells.columns = [str(c).strip() for c in cells.columns]
+    cells.columns = stripped_headers(cells.columns, path)
     if spaced:
         return [Sample(path, cells, encoding=encoding, format="whitespace", skip_rows=skip)]
     return [Sample(path, cells, delimiter, encoding, skip_rows=skip)]
 
 
 def header_row(records: list[list[str]]) -> int:
-    """The first record with as many filled cells as the fullest of the first ones: title and filter lines
-    above a report's header fill one or two cells, padded or not."""
-    filled = [sum(bool(str(cell).strip()) and str(cell) != "nan" for cell in record) for record in records]
-    best = filled.index(max(filled)) if filled else 0
-    # lines above the header are sparse: a header with one blank name (a saved index) is not one of them
-    return best if best and 2 * max(filled[:best]) <= filled[best] else 0
+    """The first record with as many filled cells as the fullest of the first ones, where every record above
+    it reads as a title or filter line: fewer fields, or filled cells first and empty ones after (a saved
+    index's header, with its first name blank, is no title)."""
+    filled = [[bool(str(cell).strip()) and str(cell) != "nan" for cell in record] for record in records]
+    counts = [sum(row) for row in filled]
+    if not counts or not max(counts):
+        return 0
+    best = counts.index(max(counts))
+    width = len(records[best])
+    titles = all(len(records[i]) < width or filled[i] == sorted(filled[i], reverse=True) for i in range(best))
+    return best if titles else 0
+
+
+def _consistency(lines: list[str], delimiter: str) -> tuple[int, int]:
+    """How well a delimiter splits the lines: how many split into the most common number of fields (above one),
+    then that number."""
+    widths = [len(record) for record in csv.reader(lines, delimiter=delimiter) if record]
+    common = max(set(widths), key=widths.count, default=1)
+    return (widths.count(common) if common > 1 else 0, common)

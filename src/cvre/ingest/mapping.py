@@ -128,7 +128,8 @@ class TableMapping(StrictModel):
     @model_validator(mode="after")
     def _marks_differ(self) -> TableMapping:
         if self.thousands == self.decimal:
-            raise ValueError(f"`thousands` and `decimal` are both {self.decimal!r}: a number could not be read")
+            raise ValueError(f"`thousands` and `decimal` are both {self.decimal!r}: a number could not be read"
+                             + (" (1.234.567 or 1.234,56: add `decimal: \",\"`)" if self.decimal == "." else ""))
         digits = [a for a in self.strip_from_numbers if not a.strip() or any(c.isdigit() or c in ".,+-" for c in a)]
         if digits:
             raise ValueError(f"strip_from_numbers: {digits!r} would change the numbers themselves: list signs and "

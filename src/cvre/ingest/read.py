@@ -87,7 +87,7 @@ def read_source(path: Path, table_name: str, table: TableMapping) -> SourceFrame
         first_line = (1 if table.names else 2) + table.skip_rows
         rows = line_numbers(cells, first_line, multiline=_line_separators(path) > first_line + len(cells) - 2)
         counts = field_counts(path, table)
-    cells.columns = [str(c).strip() for c in cells.columns]
+    cells.columns = stripped_headers(cells.columns, path)
     _check_columns(cells, path, table_name, table)
     blank = blank_rows(cells)
     if blank.all():
@@ -99,6 +99,16 @@ def read_source(path: Path, table_name: str, table: TableMapping) -> SourceFrame
     kept = ~blank
     found = short_row_findings(counts, cells[kept], len(cells)) if counts is not None else []
     return SourceFrame(path, cells[kept], rows[kept], int(blank.sum()), found)
+
+
+def stripped_headers(headers, path: Path) -> list[str]:
+    """Header names without surrounding spaces; two that differ only by spaces are an error naming both."""
+    names = [str(h).strip() for h in headers]
+    twins = sorted({n for n in names if names.count(n) > 1})
+    if twins:
+        raise ExportFormatError(f"{path}: columns whose names differ only by spaces or repeat: "
+                                f"{', '.join(map(repr, twins))}; rename them in the export")
+    return names
 
 
 def line_numbers(cells: pd.DataFrame, first_line: int, multiline: bool = True) -> pd.Series:
