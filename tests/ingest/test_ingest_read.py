@@ -169,11 +169,12 @@ def test_title_lines_above_the_header_are_skipped_and_rows_keep_their_line(tmp_p
     assert quarantined["_row"].tolist() == ["6"]  # line 6 of the file: 3 title lines, the header, D1, D2
 
 
-@pytest.mark.parametrize("final_newline", ["\n", ""])
-def test_a_line_break_inside_a_cell_moves_later_rows_line_numbers(tmp_path, final_newline):
-    quoted_break = 'D1,"Acme\nEurope",2024-01-01,Won,10,2024-02-01\n'
+@pytest.mark.parametrize(("final_newline", "ending"), [("\n", "\n"), ("", "\n"), ("\r", "\r")])
+def test_a_line_break_inside_a_cell_moves_later_rows_line_numbers(tmp_path, final_newline, ending):
+    quoted_break = 'D1,"Acme\nEurope",2024-01-01,Won,10,2024-02-01' + ending
     bad = GOOD_ROW.replace("D1", "D2").replace(",10,", ",ten,").rstrip("\n") + final_newline
-    import_files(tmp_path, {"deals.csv": DEALS_HEADER + quoted_break + bad},
+    header = DEALS_HEADER.replace("\n", ending)
+    import_files(tmp_path, {"deals.csv": header + quoted_break + bad},
                  {"opportunities": {**OPPORTUNITIES_MAPPING}})
     quarantined = pd.read_csv(tmp_path / "out" / "quarantine" / "opportunities.csv", dtype=str)
     assert quarantined["_row"].tolist() == ["2", "4"]  # header 1, D1 on lines 2-3 (a break in an id), D2 on 4

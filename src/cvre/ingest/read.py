@@ -137,13 +137,15 @@ def blank_rows(cells: pd.DataFrame) -> pd.Series:
 
 
 def _line_separators(path: Path) -> int:
-    """Line feeds between lines (a final one not counted): the header and the lines above it, and the records,
-    need one fewer than they are; a line break inside a quoted cell adds one."""
+    """Line breaks between lines (a final one not counted): the header and the lines above it, and the records,
+    need one fewer than they are; a line break inside a quoted cell adds one. A lone carriage return (old Mac
+    files) counts as a break too."""
     count, last = 0, b""
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 24):
-            count, last = count + chunk.count(b"\n"), chunk[-1:]
-    return count - (last == b"\n")
+            count += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            last = chunk[-1:]
+    return count - (last in (b"\n", b"\r"))
 
 
 def field_counts(path: Path, table: TableMapping) -> list[int] | None:
