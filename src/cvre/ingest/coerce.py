@@ -23,7 +23,7 @@ _GROUPED = r"^[+-]?\d{1,3}(?P<sep>[,.' ])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d+)?$"  
 _DECIMAL_COMMA = r"^[+-]?\d+,\d{1,2}$|^[+-]?\d+,\d{4,}$"  # 12,5 or 1234,56: a comma used as the decimal mark
 CURRENCY_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY"}
 STORABLE_DATES = (pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D"))  # what datetime64[ns] holds
-_AFFIXED = r"^([€$£¥]|[A-Z]{3})\s*[+-]?\d|\d\s*([€$£¥%]|[A-Z]{3})$"  # €12,500 or 12 500 EUR or 45%
+AFFIXED = r"^([€$£¥]|[A-Z]{3})\s*[+-]?\d|\d\s*([€$£¥%]|[A-Z]{3})$"  # €12,500 or 12 500 EUR or 45%
 SPACES = (" ", "\u00a0", "\u202f")  # a space, a no-break space, a narrow no-break space (French grouping)
 
 
@@ -103,7 +103,7 @@ def parse_number(
 def _format_hint(text: pd.Series, numbers: NumberFormat) -> pd.Series:
     """For a cell like 1,054 or 12,50: say which `thousands:` or `decimal:` setting reads it."""
     sep = text.str.extract(_GROUPED)["sep"]
-    affix = text.str.extract(_AFFIXED)
+    affix = text.str.extract(AFFIXED)
     affix = affix[0].fillna(affix[1]).str.strip()
     decimal_too = sep.map({".": " and `decimal: \",\"`"}).fillna("")  # a dot groups digits only beside a comma
     grouped = " (digits grouped by '" + sep + "': set `thousands: \"" + sep + "\"`" + decimal_too + " in the mapping)"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cvre.core.schema import STAGES_OPEN
-from cvre.ingest.coerce import CURRENCY_SIGNS, FALSE_WORDS, SPACES, TRUE_WORDS, NumberFormat
+from cvre.ingest.coerce import AFFIXED, CURRENCY_SIGNS, FALSE_WORDS, SPACES, TRUE_WORDS, NumberFormat
 from cvre.ingest.labels import normalise_label
 
 DATE_FORMATS = (  # day-first before month-first: an ambiguous sample is read the European way, with a note
@@ -27,7 +27,6 @@ LAYOUT_TRIAL = 5000  # cells each layout is tried on; the one taken is then chec
 MOSTLY = 0.9  # a layout that reads this share of the cells is taken, the rest flagged (rejected rows)
 PLACEHOLDERS = ("?", "-", "--", "n/a", "N/A", "#N/A", "null", "NULL", "(blank)", "nan", "NaN")  # not "NA" (Namibia)
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
-_AFFIX = re.compile(r"^([€$£¥]|[A-Z]{3})\s*[+-]?\d|\d\s*([€$£¥%]|[A-Z]{3})$")
 _NUMBER = re.compile(r"^[+-]?[\d.,'\s\u00a0\u202f]*\d$")
 # a decimal mark beyond doubt: not three digits after it with no other mark (1,234 and 1.234 could be either)
 _GAP = r"[\s\u00a0\u202f]"
@@ -106,7 +105,7 @@ def number_format(cells: pd.Series) -> Guess:
     more cells show unambiguously (12,5 against 12.5); a dot is a group separator only where every dotted cell is
     grouped in threes. Cells that disagree are counted in a note."""
     values = filled(cells)
-    found = values.str.extract(_AFFIX)
+    found = values.str.extract(AFFIXED)
     affixes = tuple(sorted(set(found[0].dropna()) | set(found[1].dropna())))
     values = NumberFormat(affixes=affixes).clean(values) if affixes else values
     values = values[values.str.match(_NUMBER)]

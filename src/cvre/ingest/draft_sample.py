@@ -10,7 +10,14 @@ from pathlib import Path
 import pandas as pd
 
 from cvre.ingest.errors import ExportFormatError
-from cvre.ingest.read import DELIMITER_CANDIDATES, SNIFF_BYTES, read_sheet, sheet_names, stripped_headers
+from cvre.ingest.read import (
+    DELIMITER_CANDIDATES,
+    SNIFF_BYTES,
+    looks_like_html,
+    read_sheet,
+    sheet_names,
+    stripped_headers,
+)
 
 HEADER_SEARCH_ROWS = 30
 SAMPLE_ROWS = 200_000  # a CRM export's tables are read whole up to here: an empty cell in row 8,000 counts
@@ -77,7 +84,7 @@ def sample_file(path: Path) -> list[Sample]:
             continue
     else:
         raise ExportFormatError(f"{path}: neither UTF-8 nor Windows-1252 text; export it as UTF-8 CSV")
-    if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html", "<table")):
+    if looks_like_html(text):
         raise ExportFormatError(f"{path}: an HTML page, not a table file (Salesforce's 'Excel' export is HTML): "
                                 "export the report as CSV")
     lines = text.splitlines()[:HEADER_SEARCH_ROWS]

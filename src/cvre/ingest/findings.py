@@ -42,11 +42,15 @@ def finding(column: str, problem: str, mask: pd.Series, detail: Detail = "") -> 
     return [Finding(column, problem, mask, detail(mask) if callable(detail) else detail)]
 
 
-def quoted_where(values: pd.Series, suffix: str | Callable[[pd.Series], pd.Series] = "") -> Detail:
-    """`'value' suffix` for the affected rows only: a lazy `quoted(values) + suffix`."""
+def quoted_where(values: pd.Series, suffix: str | Callable[[pd.Series], pd.Series] = "", quote: bool = True,
+                 shown: Callable[[pd.Series], pd.Series] | None = None) -> Detail:
+    """`'value' suffix` for the affected rows only: a lazy `quoted(values) + suffix` (`shown` rewrites the values
+    first, e.g. control characters as '?'; `quote=False` leaves out the quotes)."""
     def build(mask: pd.Series) -> pd.Series:
         picked = values[mask]
-        return quoted(picked) + (suffix(picked) if callable(suffix) else suffix)
+        text = shown(picked) if shown else picked
+        text = quoted(text) if quote else text.astype("string")
+        return text + (suffix(picked) if callable(suffix) else suffix)
     return build
 
 

@@ -204,15 +204,17 @@ def sheet_names(path: Path) -> list[str]:
 
 def read_sheet(path: Path, sheet: str | int, skip_rows: int = 0, header: bool = True) -> pd.DataFrame:
     """One sheet as text cells: numbers as the sheet holds them (12346, 1250.5), dates in ISO 8601."""
-    names = sheet_names(path)
-    if (isinstance(sheet, int) and sheet >= len(names)) or (isinstance(sheet, str) and sheet not in names):
-        raise ExportFormatError(f"{path}: no sheet {sheet!r}; the workbook has {', '.join(map(repr, names))} "
-                                "(set `sheet:` to a name or a position, 0 = the first)")
     try:
         cells = pd.read_excel(path, sheet_name=sheet, engine=EXCEL_ENGINE, dtype=str, keep_default_na=False,
                               na_filter=False, skiprows=skip_rows, header=0 if header else None)
-    except ValueError as exc:
+    except (ValueError, IndexError) as exc:  # the workbook is opened again only to say which sheets it has
+        names = sheet_names(path)
+        if (isinstance(sheet, int) and sheet >= len(names)) or (isinstance(sheet, str) and sheet not in names):
+            raise ExportFormatError(f"{path}: no sheet {sheet!r}; the workbook has {', '.join(map(repr, names))} "
+                                    "(set `sheet:` to a name or a position, 0 = the first)") from None
         raise ExportFormatError(f"{path}: sheet {sheet!r} cannot be read as a table ({exc})") from None
+    except Exception as exc:  # calamine raises its own types for a file that is no workbook
+        raise ExportFormatError(f"{path}: not a readable Excel or OpenDocument workbook ({exc})") from None
     if cells.columns.empty:
         raise ExportFormatError(f"{path}: sheet {sheet!r} is empty")
     return cells.astype(object)
@@ -271,9 +273,14 @@ def _sniff_text(path: Path, encoding: str) -> str:
         ) from None
     if not text.strip():
         raise ExportFormatError(f"{path}: the file is empty (only blank lines); re-export it")
-    if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+    if looks_like_html(text):
         raise ExportFormatError(f"{path}: not a CSV file: it is an HTML page")
     return text
+
+
+def looks_like_html(text: str) -> bool:
+    """An HTML page saved with a table file's name (Salesforce's "Excel" export is one)."""
+    return text.lstrip()[:15].lower().startswith(("<!doctype html", "<html", "<table"))
 
 
 def _check_columns(cells: pd.DataFrame, path: Path, table_name: str, table: TableMapping) -> None:

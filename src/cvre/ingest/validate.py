@@ -55,12 +55,12 @@ def minimum_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
             continue
         values = frame[col.name]
         problem = "negative value" if col.minimum == 0 else f"below minimum {col.minimum:g}"
-        findings += finding(col.name, problem, values < col.minimum, lambda m, v=values: v[m].astype("string"))
+        findings += finding(col.name, problem, values < col.minimum, quoted_where(values, quote=False))
     for col in spec.columns:
         if col.maximum is not None and col.name in frame:
             values = frame[col.name]
             findings += finding(col.name, f"above maximum {col.maximum:g}", values > col.maximum,
-                                lambda m, v=values: v[m].astype("string"))
+                                quoted_where(values, quote=False))
     return findings
 
 
@@ -81,8 +81,7 @@ def bounds_findings(frame: pd.DataFrame, spec: TableSpec, table: TableMapping) -
         elif col.kind in ("float", "int"):
             outside = values.abs() > bounds.max_abs_number
             suffix = f" (beyond +/-{bounds.max_abs_number:g}: `bounds` in the mapping)"
-            findings += finding(col.name, "number out of range", outside,
-                                lambda m, v=values, s=suffix: v[m].astype("string") + s)
+            findings += finding(col.name, "number out of range", outside, quoted_where(values, suffix, quote=False))
     return findings
 
 
@@ -93,15 +92,10 @@ def id_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
         if col.kind == "id" and col.name in frame:
             values = frame[col.name].astype("string")
             bad = values.str.contains(CONTROL_CHARACTERS, regex=True)
-            findings += finding(col.name, "control character in an id", bad, _control_character_detail(values))
+            findings += finding(col.name, "control character in an id", bad, quoted_where(
+                values, " (a line break or tab inside the id; fix it in the CRM)",
+                shown=lambda picked: picked.str.replace(CONTROL_CHARACTERS, "?", regex=True)))
     return findings
-
-
-def _control_character_detail(values: pd.Series):
-    def build(mask: pd.Series) -> pd.Series:
-        shown = quoted(values[mask].str.replace(CONTROL_CHARACTERS, "?", regex=True))
-        return shown + " (a line break or tab inside the id; fix it in the CRM)"
-    return build
 
 
 def date_order_findings(frame: pd.DataFrame, spec: TableSpec) -> list[Finding]:
